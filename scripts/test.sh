@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Run every check: provisioning, formatting, clippy -D warnings, and all tests.
+# The tests read the real sample from ../shared/data/arena-sample.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo test --locked -- --test-threads=2

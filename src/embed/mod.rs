@@ -1,0 +1,391 @@
+//! Sentence embeddings through ONNX Runtime (fastembed + ort), offline.
+//!
+//! This is the expensive stage, so it owns everything that makes it cheaper:
+//! deduplicating texts, a content-addressed cache, sorting by token length
+//! before batching (little padding), and truncation that keeps the last turn
+//! of a conversation whole. The runtime library and the model come from
+//! `$KNNPREF_HOME`, provisioned by `scripts/setup.sh`; nothing is downloaded.
+
+mod cache;
+mod fit;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use fastembed::{InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+pub use cache::{Cache, CacheError};
+pub use fit::fit_turns;
+
+/// The ONNX Runtime version whose shared library knnpref loads.
+pub const ORT_VERSION: &str = "1.31.1";
+/// The default model folder name under `$KNNPREF_HOME/models`.
+pub const DEFAULT_MODEL: &str = "all-MiniLM-L6-v2";
+/// The int8 variant selected by `--quantized`.
+pub const QUANTIZED_MODEL: &str = "all-MiniLM-L6-v2-int8";
+
+const SETUP_HINT: &str = "run scripts/setup.sh (it installs into $KNNPREF_HOME, default ~/.cache/knnpref)";
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("ONNX Runtime library not found at {path}; {hint}")]
+    RuntimeMissing { path: PathBuf, hint: &'static str },
+    #[error("cannot load ONNX Runtime from {path}; {hint}")]
+    RuntimeLoad {
+        path: PathBuf,
+        hint: &'static str,
+        #[source]
+        source: ort::Error,
+    },
+    #[error("model folder {dir} lacks {file}; {hint}")]
+    ModelMissing { dir: PathBuf, file: &'static str, hint: &'static str },
+    #[error("cannot read {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: invalid tokenizer")]
+    Tokenizer {
+        path: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("cannot create the ONNX Runtime session for {dir}")]
+    Session {
+        dir: PathBuf,
+        #[source]
+        source: fastembed::Error,
+    },
+    #[error("embedding a batch failed")]
+    Run {
+        #[source]
+        source: fastembed::Error,
+    },
+    #[error("execution provider `{0}` is not available in this build; use --device cpu")]
+    DeviceUnavailable(&'static str),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+}
+
+/// Where inference runs. Only the CPU provider is built today; the choice is
+/// kept explicit so that a CUDA build can add itself here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Device {
+    #[default]
+    Cpu,
+    Cuda,
+}
+
+/// `$KNNPREF_HOME`, default `~/.cache/knnpref`.
+pub fn knnpref_home() -> PathBuf {
+    if let Some(h) = std::env::var_os("KNNPREF_HOME").filter(|h| !h.is_empty()) {
+        return PathBuf::from(h);
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".cache").join("knnpref")
+}
+
+/// The default model folder, or the int8 one.
+pub fn default_model_dir(quantized: bool) -> PathBuf {
+    let name = if quantized { QUANTIZED_MODEL } else { DEFAULT_MODEL };
+    knnpref_home().join("models").join(name)
+}
+
+/// The ONNX Runtime library: `ORT_DYLIB_PATH` if set, else the provisioned one.
+pub fn runtime_library() -> PathBuf {
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    knnpref_home().join("lib").join(format!("libonnxruntime.so.{ORT_VERSION}"))
+}
+
+static ENVIRONMENT: OnceLock<ort::environment::Environment> = OnceLock::new();
+
+fn environment() -> Result<ort::environment::Environment, EmbedError> {
+    if let Some(env) = ENVIRONMENT.get() {
+        return Ok(env.clone());
+    }
+    let path = runtime_library();
+    if !path.is_file() {
+        return Err(EmbedError::RuntimeMissing { path, hint: SETUP_HINT });
+    }
+    let load_err =
+        |source: ort::Error| EmbedError::RuntimeLoad { path: path.clone(), hint: SETUP_HINT, source };
+    let builder = ort::init_from(&path).map_err(|e| load_err(ort::Error::new(e.to_string())))?;
+    let env = builder.with_name("knnpref").build().map_err(load_err)?;
+    Ok(ENVIRONMENT.get_or_init(|| env).clone())
+}
+
+/// Identity of a model: what the manifest records and the cache is keyed by.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ModelInfo {
+    /// The model folder's name, e.g. `all-MiniLM-L6-v2`.
+    pub id: String,
+    /// sha256 of `model.onnx`.
+    pub sha256: String,
+    pub dim: usize,
+    /// Tokens per text, special tokens included.
+    pub max_tokens: usize,
+}
+
+/// How to embed.
+#[derive(Debug, Clone)]
+pub struct EmbedConfig {
+    pub model_dir: PathBuf,
+    pub threads: usize,
+    pub batch_size: usize,
+    pub device: Device,
+    pub use_cache: bool,
+    pub progress: bool,
+}
+
+/// A loaded model with its tokenizer and cache.
+pub struct Embedder {
+    model: TextEmbedding,
+    tokenizer: tokenizers::Tokenizer,
+    info: ModelInfo,
+    cache: Option<Cache>,
+    batch_size: usize,
+    progress: bool,
+}
+
+fn read(dir: &Path, file: &'static str) -> Result<Vec<u8>, EmbedError> {
+    let path = dir.join(file);
+    if !path.is_file() {
+        return Err(EmbedError::ModelMissing { dir: dir.to_owned(), file, hint: SETUP_HINT });
+    }
+    std::fs::read(&path).map_err(|source| EmbedError::Io { path, source })
+}
+
+/// sha256 of a byte slice as lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Read a model folder's identity without starting ONNX Runtime.
+pub fn model_info(dir: &Path) -> Result<ModelInfo, EmbedError> {
+    let onnx = read(dir, "model.onnx")?;
+    Ok(ModelInfo { id: model_id(dir), sha256: sha256_hex(&onnx), dim: 0, max_tokens: max_tokens(dir) })
+}
+
+fn model_id(dir: &Path) -> String {
+    dir.file_name().map_or_else(|| "model".into(), |n| n.to_string_lossy().into_owned())
+}
+
+/// `max_seq_length` from sentence_bert_config.json, default 256.
+fn max_tokens(dir: &Path) -> usize {
+    std::fs::read(dir.join("sentence_bert_config.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["max_seq_length"].as_u64())
+        .map_or(256, |n| n as usize)
+}
+
+impl Embedder {
+    pub fn open(cfg: &EmbedConfig) -> Result<Embedder, EmbedError> {
+        let dir = &cfg.model_dir;
+        if cfg.device == Device::Cuda {
+            return Err(EmbedError::DeviceUnavailable("cuda"));
+        }
+        let onnx = read(dir, "model.onnx")?;
+        let tok_bytes = read(dir, "tokenizer.json")?;
+        let files = TokenizerFiles {
+            tokenizer_file: tok_bytes.clone(),
+            config_file: read(dir, "config.json")?,
+            special_tokens_map_file: read(dir, "special_tokens_map.json")?,
+            tokenizer_config_file: read(dir, "tokenizer_config.json")?,
+        };
+        let max_tokens = max_tokens(dir);
+        let sha256 = sha256_hex(&onnx);
+        let env = environment()?;
+        let user_model = UserDefinedEmbeddingModel::new(onnx, files).with_pooling(Pooling::Mean);
+        let options = InitOptionsUserDefined::new()
+            .with_environment(env)
+            .with_max_length(max_tokens)
+            .with_intra_threads(cfg.threads.max(1));
+        let mut model = TextEmbedding::try_new_from_user_defined(user_model, options)
+            .map_err(|source| EmbedError::Session { dir: dir.clone(), source })?;
+        let mut tokenizer = tokenizers::Tokenizer::from_bytes(&tok_bytes)
+            .map_err(|source| EmbedError::Tokenizer { path: dir.join("tokenizer.json"), source })?;
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(None)
+            .map_err(|source| EmbedError::Tokenizer { path: dir.join("tokenizer.json"), source })?;
+        let probe = model.embed(["dimension probe"], None).map_err(|source| EmbedError::Run { source })?;
+        let info = ModelInfo { id: model_id(dir), sha256, dim: probe[0].len(), max_tokens };
+        let cache =
+            if cfg.use_cache { Some(Cache::open(&knnpref_home().join("cache"), &info)?) } else { None };
+        Ok(Embedder {
+            model,
+            tokenizer,
+            info,
+            cache,
+            batch_size: cfg.batch_size.max(1),
+            progress: cfg.progress,
+        })
+    }
+
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// Join turns into one model input, truncated to the model's token budget
+    /// so that the last turn is kept whole in preference to earlier ones.
+    pub fn fit(&self, turns: &[String]) -> String {
+        fit_turns(&self.tokenizer, turns, self.info.max_tokens.saturating_sub(2))
+    }
+
+    /// Embed texts; returns row-major L2-normalised vectors, one per text.
+    pub fn embed(&mut self, texts: &[String], what: &str) -> Result<Vec<f32>, EmbedError> {
+        let dim = self.info.dim;
+        // Deduplicate: identical texts are embedded once.
+        let mut unique: Vec<&str> = Vec::new();
+        let mut slot_of: HashMap<&str, usize> = HashMap::new();
+        let slots: Vec<usize> = texts
+            .iter()
+            .map(|t| {
+                *slot_of.entry(t.as_str()).or_insert_with(|| {
+                    unique.push(t.as_str());
+                    unique.len() - 1
+                })
+            })
+            .collect();
+        let keys: Vec<[u8; 32]> = unique.par_iter().map(|t| Cache::key(t)).collect();
+        let mut vectors = vec![0f32; unique.len() * dim];
+        let mut todo = Vec::new();
+        for (u, key) in keys.iter().enumerate() {
+            match self.cache.as_ref().and_then(|c| c.get(key)) {
+                Some(v) => vectors[u * dim..(u + 1) * dim].copy_from_slice(v),
+                None => todo.push(u),
+            }
+        }
+        // Sort the remaining texts by token count so batches pad little.
+        let lengths: Vec<usize> = todo
+            .par_iter()
+            .map(|&u| {
+                self.tokenizer
+                    .encode(unique[u], true)
+                    .map_or(unique[u].len() / 4, |e| e.len())
+                    .min(self.info.max_tokens)
+            })
+            .collect();
+        // Order by (length, text) so that batch composition, and with it every
+        // floating-point result, depends only on the set of texts.
+        let mut order: Vec<usize> = (0..todo.len()).collect();
+        order.sort_by(|&i, &j| (lengths[i], unique[todo[i]]).cmp(&(lengths[j], unique[todo[j]])));
+        let total_tokens: u64 = lengths.iter().map(|&l| l as u64).sum();
+        let bar = progress_bar(self.progress && !todo.is_empty(), total_tokens, what);
+        bar.set_message(format!(
+            "{} texts ({} cached, {} duplicates)",
+            todo.len(),
+            unique.len() - todo.len(),
+            texts.len() - unique.len()
+        ));
+        for chunk in order.chunks(self.batch_size) {
+            let batch: Vec<&str> = chunk.iter().map(|&i| unique[todo[i]]).collect();
+            let out =
+                self.model.embed(&batch, Some(batch.len())).map_err(|source| EmbedError::Run { source })?;
+            let mut fresh = Vec::with_capacity(chunk.len());
+            for (&i, v) in chunk.iter().zip(&out) {
+                let u = todo[i];
+                vectors[u * dim..(u + 1) * dim].copy_from_slice(v);
+                fresh.push((keys[u], v.as_slice()));
+                bar.inc(lengths[i] as u64);
+            }
+            if let Some(cache) = self.cache.as_mut() {
+                cache.put_batch(&fresh)?;
+            }
+        }
+        bar.finish_and_clear();
+        let mut result = vec![0f32; texts.len() * dim];
+        for (row, &u) in slots.iter().enumerate() {
+            result[row * dim..(row + 1) * dim].copy_from_slice(&vectors[u * dim..(u + 1) * dim]);
+        }
+        Ok(result)
+    }
+}
+
+/// A token-throughput progress bar on stderr (hidden when not wanted).
+fn progress_bar(show: bool, total: u64, what: &str) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
+    let style = indicatif::ProgressStyle::with_template(&format!(
+        "embedding {what:<10} [{{bar:30}}] {{percent:>3}}% {{per_sec}} tok, eta {{eta}}  {{msg}}"
+    ))
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn embedder(batch_size: usize) -> Embedder {
+        Embedder::open(&EmbedConfig {
+            model_dir: default_model_dir(false),
+            threads: 2,
+            batch_size,
+            device: Device::Cpu,
+            use_cache: false,
+            progress: false,
+        })
+        .expect("the model is provisioned by scripts/setup.sh")
+    }
+
+    /// Reference values from the same ONNX graph run by Python onnxruntime
+    /// with the Hugging Face tokenizer (they also match sentence-transformers'
+    /// published all-MiniLM-L6-v2 output for the first sentence).
+    #[test]
+    fn golden_embeddings() {
+        let mut e = embedder(8);
+        assert_eq!(e.info().dim, 384);
+        let texts = vec!["This is an example sentence".to_string(), "Each sentence is converted".to_string()];
+        let v = e.embed(&texts, "golden").unwrap();
+        let golden: [(&[f32], &[f32]); 2] = [
+            (&[0.067657, 0.063496, 0.048713, 0.079305, 0.037448, 0.002653], &[0.038071, 0.059965, -0.042229]),
+            (
+                &[0.086439, 0.102763, 0.005395, 0.002044, -0.009963, 0.025386],
+                &[0.070285, 0.074931, -0.084178],
+            ),
+        ];
+        for (row, (head, tail)) in golden.iter().enumerate() {
+            let got = &v[row * 384..(row + 1) * 384];
+            for (g, w) in got.iter().zip(head.iter()) {
+                assert!((g - w).abs() < 2e-4, "row {row}: {g} vs {w}");
+            }
+            for (g, w) in got[381..].iter().zip(tail.iter()) {
+                assert!((g - w).abs() < 2e-4, "row {row}: {g} vs {w}");
+            }
+            let norm: f32 = got.iter().map(|x| x * x).sum::<f32>().sqrt();
+            assert!((norm - 1.0).abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn batching_and_duplicates_do_not_change_vectors() {
+        let texts: Vec<String> =
+            ["short", "a somewhat longer sentence about cats", "short", "mid length text"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        let one = embedder(1).embed(&texts, "t").unwrap();
+        let many = embedder(16).embed(&texts, "t").unwrap();
+        for (a, b) in one.iter().zip(&many) {
+            assert!((a - b).abs() < 1e-5);
+        }
+        assert_eq!(&one[..384], &one[2 * 384..3 * 384], "duplicates share one vector");
+    }
+
+    #[test]
+    fn missing_model_folder_points_to_setup() {
+        let err = model_info(Path::new("/nonexistent/model")).unwrap_err();
+        assert!(err.to_string().contains("scripts/setup.sh"), "{err}");
+    }
+}

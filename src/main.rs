@@ -1,0 +1,148 @@
+//! knnpref's binary: parse arguments once, run one command, map errors to exit codes.
+
+mod cli;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use knnpref::pipeline::{self, evaluate, PipelineError};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {err:#}");
+            let user = err
+                .downcast_ref::<PipelineError>()
+                .map_or_else(|| err.downcast_ref::<cli::ArgError>().is_some(), PipelineError::is_user_error);
+            ExitCode::from(if user { 1 } else { 2 })
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            e.print()?;
+            return Ok(ExitCode::from(code));
+        }
+    };
+    let quiet = cli.quiet;
+    let threads = match &cli.command {
+        cli::Command::Index(a) => a.embed.threads,
+        cli::Command::Predict(a) => a.embed.threads,
+        cli::Command::Similar(a) => a.embed.threads,
+        cli::Command::Evaluate(a) => a.embed.threads,
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or_else(cli::default_threads).max(1))
+        .build_global()
+        .context("starting the worker threads")?;
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        cli::Command::Index(args) => {
+            let cfg = args.config(quiet)?;
+            let s = pipeline::build_index(&cfg)?;
+            warn(&s.warnings);
+            writeln!(
+                out,
+                "indexed {} battles into {}\ncross-validated log loss {:.4} (after temperature {:.3}: {:.4}); lambda {}, embedding-block scale {}",
+                s.rows,
+                cfg.out.display(),
+                s.cv_log_loss,
+                s.temperature,
+                s.cv_log_loss_calibrated,
+                s.lambda,
+                s.emb_scale
+            )?;
+        }
+        cli::Command::Predict(args) => {
+            let cfg = args.config(quiet)?;
+            let s = pipeline::predict(&cfg)?;
+            warn(&s.warnings);
+            writeln!(out, "wrote {} predictions to {}", s.rows, cfg.out.display())?;
+        }
+        cli::Command::Similar(args) => {
+            let cfg = args.config()?;
+            let r = pipeline::similar(&cfg)?;
+            if args.json {
+                serde_json::to_writer_pretty(&mut out, &r)?;
+                writeln!(out)?;
+            } else {
+                print_similar(&mut out, &r)?;
+            }
+        }
+        cli::Command::Evaluate(args) => {
+            let cfg = args.config(quiet)?;
+            let r = evaluate::evaluate(&cfg)?;
+            warn(&r.warnings);
+            if args.json {
+                serde_json::to_writer_pretty(&mut out, &r)?;
+                writeln!(out)?;
+            } else {
+                print_eval(&mut out, &r)?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn warn(warnings: &[String]) {
+    const SHOWN: usize = 10;
+    for w in warnings.iter().take(SHOWN) {
+        eprintln!("warning: {w}");
+    }
+    if warnings.len() > SHOWN {
+        eprintln!("warning: … and {} more warnings", warnings.len() - SHOWN);
+    }
+}
+
+fn one_line(s: &str, n: usize) -> String {
+    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut cut: String = flat.chars().take(n).collect();
+    if flat.chars().count() > n {
+        cut.push('…');
+    }
+    cut
+}
+
+fn print_similar(out: &mut impl Write, r: &pipeline::SimilarResult) -> std::io::Result<()> {
+    writeln!(out, "query: {}", one_line(&r.query, 100))?;
+    if let (Some(truth), Some(p)) = (r.truth, r.prediction) {
+        writeln!(
+            out,
+            "vote: {truth}; out-of-fold prediction: a {:.3}, b {:.3}, tie {:.3}",
+            p[0], p[1], p[2]
+        )?;
+    }
+    for h in &r.hits {
+        writeln!(out, "\n#{} id {}  similarity {:.3}  vote {}", h.rank, h.id, h.similarity, h.vote)?;
+        writeln!(out, "  prompt: {}", one_line(&h.prompt_start, 100))?;
+        writeln!(out, "  A ({:>6} chars): {}", h.response_a_chars, one_line(&h.response_a_start, 80))?;
+        writeln!(out, "  B ({:>6} chars): {}", h.response_b_chars, one_line(&h.response_b_start, 80))?;
+    }
+    Ok(())
+}
+
+fn print_eval(out: &mut impl Write, r: &evaluate::EvalReport) -> std::io::Result<()> {
+    writeln!(out, "{} rows, {}-fold CV, seed {}", r.rows, r.folds, r.seed)?;
+    writeln!(out, "{:<12} {:>9} {:>8} {:>9}", "model", "log loss", "± std", "accuracy")?;
+    for m in &r.models {
+        writeln!(out, "{:<12} {:>9.4} {:>8.4} {:>9.4}", m.name, m.log_loss, m.log_loss_std, m.accuracy)?;
+    }
+    Ok(())
+}

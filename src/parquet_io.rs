@@ -1,0 +1,201 @@
+//! Parquet reading and writing, kept in one place.
+//!
+//! Two uses: battles files in Parquet with the Kaggle columns, and the index
+//! folder's tables (embeddings as fixed-size float lists, per-battle metadata).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, FixedSizeListArray, Float32Array, RecordBatch, StringArray, UInt8Array};
+use arrow::datatypes::{DataType, Field, Schema};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+
+use crate::data::{locate_columns, DataError, RawRowCells};
+
+/// Read the named string-like columns of a Parquet battles file as raw cells.
+pub(crate) fn read_raw_rows(
+    path: &Path,
+    _wanted: &[&str],
+) -> Result<(Vec<String>, Vec<RawRowCells>), DataError> {
+    let pq_err = |source| DataError::Parquet { path: path.to_owned(), source };
+    let file = std::fs::File::open(path).map_err(|source| DataError::Io { path: path.to_owned(), source })?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err)?;
+    let header: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let pos = locate_columns(&header);
+    let reader = builder.build().map_err(pq_err)?;
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|source| DataError::Arrow { path: path.to_owned(), source })?;
+        let mut cols: Vec<Option<StringArray>> = Vec::with_capacity(7);
+        for p in pos {
+            cols.push(match p {
+                Some(p) => Some(as_strings(path, &header[p], batch.column(p))?),
+                None => None,
+            });
+        }
+        for r in 0..batch.num_rows() {
+            let mut cells: RawRowCells = Default::default();
+            for (cell, col) in cells.iter_mut().zip(&cols) {
+                if let Some(col) = col {
+                    *cell = Some(if col.is_null(r) { String::new() } else { col.value(r).to_string() });
+                }
+            }
+            rows.push(cells);
+        }
+    }
+    Ok((header, rows))
+}
+
+fn as_strings(path: &Path, name: &str, col: &ArrayRef) -> Result<StringArray, DataError> {
+    let casted = arrow::compute::cast(col, &DataType::Utf8).map_err(|_| DataError::ParquetType {
+        path: path.to_owned(),
+        column: name.to_string(),
+        found: col.data_type().to_string(),
+    })?;
+    casted.as_any().downcast_ref::<StringArray>().cloned().ok_or_else(|| DataError::ParquetType {
+        path: path.to_owned(),
+        column: name.to_string(),
+        found: col.data_type().to_string(),
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error("cannot open {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a readable Parquet table (truncated or corrupt?)")]
+    Parquet {
+        path: PathBuf,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    #[error("{path}: bad Arrow data")]
+    Arrow {
+        path: PathBuf,
+        #[source]
+        source: arrow::error::ArrowError,
+    },
+    #[error("{path}: column `{column}` is missing or has the wrong type")]
+    Column { path: PathBuf, column: String },
+}
+
+/// A column to write.
+pub enum Column {
+    Str(Vec<String>),
+    U8(Vec<u8>),
+    F32(Vec<f32>),
+    /// Row-major vectors of a fixed dimension.
+    Vectors {
+        dim: usize,
+        values: Vec<f32>,
+    },
+}
+
+/// Write named columns as one Parquet file.
+pub fn write_table(path: &Path, columns: Vec<(&str, Column)>) -> Result<(), TableError> {
+    let mut fields = Vec::new();
+    let mut arrays: Vec<ArrayRef> = Vec::new();
+    for (name, col) in columns {
+        let (dt, arr): (DataType, ArrayRef) = match col {
+            Column::Str(v) => (DataType::Utf8, Arc::new(StringArray::from(v))),
+            Column::U8(v) => (DataType::UInt8, Arc::new(UInt8Array::from(v))),
+            Column::F32(v) => (DataType::Float32, Arc::new(Float32Array::from(v))),
+            Column::Vectors { dim, values } => {
+                let item = Arc::new(Field::new("item", DataType::Float32, false));
+                let arr = FixedSizeListArray::try_new(
+                    item.clone(),
+                    dim as i32,
+                    Arc::new(Float32Array::from(values)),
+                    None,
+                )
+                .map_err(|source| TableError::Arrow { path: path.to_owned(), source })?;
+                (DataType::FixedSizeList(item, dim as i32), Arc::new(arr))
+            }
+        };
+        fields.push(Field::new(name, dt, false));
+        arrays.push(arr);
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema.clone(), arrays)
+        .map_err(|source| TableError::Arrow { path: path.to_owned(), source })?;
+    let file =
+        std::fs::File::create(path).map_err(|source| TableError::Io { path: path.to_owned(), source })?;
+    let pq = |source| TableError::Parquet { path: path.to_owned(), source };
+    let mut writer = ArrowWriter::try_new(file, schema, None).map_err(pq)?;
+    writer.write(&batch).map_err(pq)?;
+    writer.close().map_err(pq)?;
+    Ok(())
+}
+
+/// A Parquet table read fully into memory.
+pub struct Table {
+    path: PathBuf,
+    batches: Vec<RecordBatch>,
+}
+
+impl Table {
+    pub fn read(path: &Path) -> Result<Table, TableError> {
+        let file =
+            std::fs::File::open(path).map_err(|source| TableError::Io { path: path.to_owned(), source })?;
+        let pq = |source| TableError::Parquet { path: path.to_owned(), source };
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?.build().map_err(pq)?;
+        let batches = reader
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| TableError::Arrow { path: path.to_owned(), source })?;
+        Ok(Table { path: path.to_owned(), batches })
+    }
+
+    fn column_err(&self, column: &str) -> TableError {
+        TableError::Column { path: self.path.clone(), column: column.to_string() }
+    }
+
+    fn arrays<'a, A: 'static>(&'a self, column: &str) -> Result<Vec<&'a A>, TableError> {
+        self.batches
+            .iter()
+            .map(|b| {
+                b.column_by_name(column)
+                    .and_then(|c| c.as_any().downcast_ref::<A>())
+                    .ok_or_else(|| self.column_err(column))
+            })
+            .collect()
+    }
+
+    pub fn strings(&self, column: &str) -> Result<Vec<String>, TableError> {
+        Ok(self
+            .arrays::<StringArray>(column)?
+            .into_iter()
+            .flat_map(|a| a.iter().map(|v| v.unwrap_or_default().to_string()))
+            .collect())
+    }
+
+    pub fn u8s(&self, column: &str) -> Result<Vec<u8>, TableError> {
+        Ok(self.arrays::<UInt8Array>(column)?.into_iter().flat_map(|a| a.values().iter().copied()).collect())
+    }
+
+    pub fn f32s(&self, column: &str) -> Result<Vec<f32>, TableError> {
+        Ok(self
+            .arrays::<Float32Array>(column)?
+            .into_iter()
+            .flat_map(|a| a.values().iter().copied())
+            .collect())
+    }
+
+    /// Row-major vectors of a fixed-size-list column, checked against `dim`.
+    pub fn vectors(&self, column: &str, dim: usize) -> Result<Vec<f32>, TableError> {
+        let mut out = Vec::new();
+        for a in self.arrays::<FixedSizeListArray>(column)? {
+            if a.value_length() as usize != dim {
+                return Err(self.column_err(column));
+            }
+            let values =
+                a.values().as_any().downcast_ref::<Float32Array>().ok_or_else(|| self.column_err(column))?;
+            out.extend_from_slice(values.values());
+        }
+        Ok(out)
+    }
+}

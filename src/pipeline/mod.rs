@@ -1,0 +1,293 @@
+//! The commands as library calls: index, predict, similar and evaluate.
+//!
+//! Each takes a plain, already-validated config (built by the CLI) and
+//! returns data; printing is the binary's business. Errors from every stage
+//! meet here in one enum that also knows whether the user (bad data or
+//! arguments) or knnpref itself is at fault, which sets the exit code.
+
+pub mod encode;
+pub mod evaluate;
+pub mod model;
+pub(crate) mod submission;
+
+use std::path::{Path, PathBuf};
+
+use crate::data::{read_battles, DataError, Label, Labels};
+use crate::embed::{default_model_dir, model_info, Device, EmbedConfig, EmbedError, Embedder};
+use crate::head::HeadError;
+use crate::index::{BattleMeta, IndexError, IndexFolder, Manifest, FORMAT_VERSION};
+use encode::Encoded;
+use model::{Model, ModelParams};
+pub use submission::{check_writable, write_submission, SubmissionError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error(transparent)]
+    Head(#[from] HeadError),
+    #[error(transparent)]
+    Submission(#[from] SubmissionError),
+    #[error("{path}: every training row needs winner columns")]
+    Unlabelled { path: PathBuf },
+    #[error("no training battle has id `{id}` in {index}")]
+    UnknownId { id: String, index: PathBuf },
+    #[error("cannot read {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl PipelineError {
+    /// True when the input or the arguments are at fault (exit code 1),
+    /// false for an internal failure (exit code 2).
+    pub fn is_user_error(&self) -> bool {
+        !matches!(
+            self,
+            PipelineError::Embed(EmbedError::Run { .. } | EmbedError::Session { .. })
+                | PipelineError::Head(_)
+        )
+    }
+}
+
+/// How to embed, shared by every command.
+#[derive(Debug, Clone)]
+pub struct EmbedOptions {
+    /// `None`: the model the index was built with, or the default model.
+    pub model_dir: Option<PathBuf>,
+    pub quantized: bool,
+    pub threads: usize,
+    pub batch_size: usize,
+    pub device: Device,
+    pub use_cache: bool,
+    pub progress: bool,
+}
+
+impl EmbedOptions {
+    fn config(&self, fallback: Option<&str>) -> EmbedConfig {
+        let model_dir = match (&self.model_dir, fallback) {
+            (Some(d), _) => d.clone(),
+            (None, Some(id)) => crate::embed::knnpref_home().join("models").join(id),
+            (None, None) => default_model_dir(self.quantized),
+        };
+        EmbedConfig {
+            model_dir,
+            threads: self.threads,
+            batch_size: self.batch_size,
+            device: self.device,
+            use_cache: self.use_cache,
+            progress: self.progress,
+        }
+    }
+}
+
+pub struct IndexConfig {
+    pub train: PathBuf,
+    pub out: PathBuf,
+    pub embed: EmbedOptions,
+    pub params: ModelParams,
+}
+
+/// What `index` reports back.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IndexSummary {
+    pub rows: usize,
+    pub cv_log_loss: f64,
+    pub cv_log_loss_calibrated: f64,
+    pub lambda: f64,
+    pub emb_scale: f64,
+    pub temperature: f64,
+    pub warnings: Vec<String>,
+}
+
+fn sha256_file(path: &Path) -> Result<String, PipelineError> {
+    let bytes = std::fs::read(path).map_err(|source| PipelineError::Io { path: path.to_owned(), source })?;
+    Ok(crate::embed::sha256_hex(&bytes))
+}
+
+fn start_of(turns: &[String], n: usize) -> String {
+    let text = turns.last().map(String::as_str).unwrap_or("");
+    text.chars().take(n).collect()
+}
+
+/// Build an index folder from a labelled training file.
+pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
+    let data = read_battles(&cfg.train, Labels::Required)?;
+    let labels = data.labels().ok_or_else(|| PipelineError::Unlabelled { path: cfg.train.clone() })?;
+    let mut embedder = Embedder::open(&cfg.embed.config(None))?;
+    let train = Encoded::encode(&mut embedder, &data.battles, "train")?;
+    let (model, oof) = Model::fit(&cfg.params, &train, &labels)?;
+    let meta = data
+        .battles
+        .iter()
+        .zip(&train.stats)
+        .zip(&oof)
+        .map(|((b, s), o)| BattleMeta {
+            prompt_start: start_of(&b.prompt, 300),
+            a_start: start_of(&b.response_a, 300),
+            b_start: start_of(&b.response_b, 300),
+            a_chars: s.a.chars,
+            b_chars: s.b.chars,
+            oof: *o,
+        })
+        .collect();
+    let learned = model.learned;
+    let summary = IndexSummary {
+        rows: labels.len(),
+        cv_log_loss: learned.cv_log_loss,
+        cv_log_loss_calibrated: learned.cv_log_loss_calibrated,
+        lambda: learned.head_params.lambda,
+        emb_scale: learned.head_params.emb_scale,
+        temperature: learned.temperature.t,
+        warnings: data.warnings,
+    };
+    let manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        knnpref_version: env!("CARGO_PKG_VERSION").to_string(),
+        model: embedder.info().clone(),
+        hnsw: cfg.params.hnsw,
+        search: cfg.params.search,
+        seed: cfg.params.seed,
+        folds: cfg.params.folds,
+        train_file: cfg.train.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        train_sha256: sha256_file(&cfg.train)?,
+        rows: labels.len(),
+        files: Default::default(),
+    };
+    IndexFolder { manifest, train, labels, meta, learned }.save(&cfg.out)?;
+    Ok(summary)
+}
+
+/// Open the index and the embedder it was built with, refusing a mismatch.
+fn open_index(dir: &Path, embed: &EmbedOptions) -> Result<(IndexFolder, EmbedConfig), PipelineError> {
+    let manifest = IndexFolder::read_manifest(dir)?;
+    let cfg = embed.config(Some(&manifest.model.id));
+    let given = model_info(&cfg.model_dir)?;
+    IndexFolder::check_model(&manifest, dir, &given)?;
+    Ok((IndexFolder::load(dir)?, cfg))
+}
+
+pub struct PredictConfig {
+    pub index: PathBuf,
+    pub test: PathBuf,
+    pub out: PathBuf,
+    pub embed: EmbedOptions,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PredictSummary {
+    pub rows: usize,
+    pub warnings: Vec<String>,
+}
+
+/// Predict a test file and write the submission atomically.
+pub fn predict(cfg: &PredictConfig) -> Result<PredictSummary, PipelineError> {
+    check_writable(&cfg.out)?;
+    let data = read_battles(&cfg.test, Labels::Optional)?;
+    let (folder, ecfg) = open_index(&cfg.index, &cfg.embed)?;
+    let mut embedder = Embedder::open(&ecfg)?;
+    let test = Encoded::encode(&mut embedder, &data.battles, "test")?;
+    let model = Model::assemble(folder.learned, &folder.train, folder.labels);
+    let probs = model.predict(&test);
+    write_submission(&cfg.out, &test.ids, &probs)?;
+    Ok(PredictSummary { rows: test.len(), warnings: data.warnings })
+}
+
+pub enum Query {
+    Id(String),
+    Text(String),
+}
+
+pub struct SimilarConfig {
+    pub index: PathBuf,
+    pub query: Query,
+    pub k: usize,
+    pub embed: EmbedOptions,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SimilarHit {
+    pub rank: usize,
+    pub id: String,
+    pub similarity: f32,
+    pub vote: &'static str,
+    pub prompt_start: String,
+    pub response_a_start: String,
+    pub response_a_chars: f32,
+    pub response_b_start: String,
+    pub response_b_chars: f32,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SimilarResult {
+    pub query: String,
+    /// For `--id`: the true vote and the model's out-of-fold prediction.
+    pub truth: Option<&'static str>,
+    pub prediction: Option<[f64; 3]>,
+    pub hits: Vec<SimilarHit>,
+}
+
+/// The training battles whose prompts are nearest to a query.
+pub fn similar(cfg: &SimilarConfig) -> Result<SimilarResult, PipelineError> {
+    let manifest = IndexFolder::read_manifest(&cfg.index)?;
+    let folder = IndexFolder::load(&cfg.index)?;
+    let (vector, skip, truth, prediction, query) =
+        match &cfg.query {
+            Query::Id(id) => {
+                let row =
+                    folder.train.ids.iter().position(|x| x == id).ok_or_else(|| {
+                        PipelineError::UnknownId { id: id.clone(), index: cfg.index.clone() }
+                    })?;
+                let m = &folder.meta[row];
+                (
+                    folder.train.prompt_of(row).to_vec(),
+                    Some(row),
+                    Some(folder.labels[row].name()),
+                    Some(m.oof),
+                    m.prompt_start.clone(),
+                )
+            }
+            Query::Text(text) => {
+                let ecfg = cfg.embed.config(Some(&manifest.model.id));
+                IndexFolder::check_model(&manifest, &cfg.index, &model_info(&ecfg.model_dir)?)?;
+                let mut embedder = Embedder::open(&EmbedConfig { progress: false, ..ecfg })?;
+                let fitted = embedder.fit(std::slice::from_ref(text));
+                (embedder.embed(&[fitted], "query")?, None, None, None, text.clone())
+            }
+        };
+    let labels = folder.labels.clone();
+    let model = Model::assemble(folder.learned, &folder.train, folder.labels);
+    let hits = model
+        .similar_prompts(&vector, cfg.k + skip.is_some() as usize)
+        .into_iter()
+        .filter(|h| Some(h.row) != skip)
+        .take(cfg.k)
+        .enumerate()
+        .map(|(rank, h)| {
+            let m = &folder.meta[h.row];
+            SimilarHit {
+                rank: rank + 1,
+                id: folder.train.ids[h.row].clone(),
+                similarity: h.sim,
+                vote: labels[h.row].name(),
+                prompt_start: m.prompt_start.clone(),
+                response_a_start: m.a_start.clone(),
+                response_a_chars: m.a_chars,
+                response_b_start: m.b_start.clone(),
+                response_b_chars: m.b_chars,
+            }
+        })
+        .collect();
+    Ok(SimilarResult { query, truth, prediction, hits })
+}
+
+/// Labels of a dataset, or an error naming the file.
+fn require_labels(data: &crate::data::Dataset) -> Result<Vec<Label>, PipelineError> {
+    data.labels().ok_or_else(|| PipelineError::Unlabelled { path: data.path.clone() })
+}

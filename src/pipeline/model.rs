@@ -1,0 +1,257 @@
+//! The fitted knnpref model: neighbour indexes over training battles, the
+//! cross-fitted head and its temperature.
+//!
+//! Training rows get neighbour features from other folds only, so that no row
+//! sees its own vote; test rows see every training battle. The head's L2
+//! strength and the weight of the embedding-difference block are chosen by
+//! cross-validation on those features, never by hand.
+
+use ndarray::parallel::prelude::*;
+use ndarray::Array2;
+
+use crate::data::Label;
+use crate::features::{battle_features, FeatureSet, KnnParams, KnnValues, Votes};
+use crate::head::{log_loss, FittedHead, HeadError, HeadParams, Temperature};
+use crate::index::ann::{Hit, HnswParams, Search, VectorIndex};
+use crate::pipeline::encode::Encoded;
+use crate::rand::fold_assignment;
+
+/// Everything that shapes a fit.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ModelParams {
+    pub features: FeatureSet,
+    pub knn: KnnParams,
+    pub folds: usize,
+    pub seed: u64,
+    pub search: Search,
+    pub hnsw: HnswParams,
+    pub lambdas: Vec<f64>,
+    pub emb_scales: Vec<f64>,
+    pub max_iter: usize,
+}
+
+impl Default for ModelParams {
+    fn default() -> Self {
+        ModelParams {
+            features: FeatureSet::FULL,
+            knn: KnnParams::default(),
+            folds: 5,
+            seed: 0,
+            search: Search::Auto,
+            hnsw: HnswParams::default(),
+            lambdas: vec![1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3],
+            emb_scales: vec![0.0, 0.3, 1.0],
+            max_iter: 150,
+        }
+    }
+}
+
+/// What the fit learned, persisted in the index folder as head.json.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Learned {
+    pub params: ModelParams,
+    pub head_params: HeadParams,
+    pub head: FittedHead,
+    pub temperature: Temperature,
+    pub prior: [f64; 3],
+    /// Cross-validated log loss of the chosen head on the training rows,
+    /// before and after temperature scaling.
+    pub cv_log_loss: f64,
+    pub cv_log_loss_calibrated: f64,
+    pub feature_names: Vec<String>,
+}
+
+pub struct Model {
+    pub learned: Learned,
+    pub labels: Vec<Label>,
+    prompt_ann: VectorIndex,
+    resp_ann: VectorIndex,
+}
+
+/// Out-of-fold, temperature-scaled probabilities of the training rows.
+pub type Oof = Vec<[f64; 3]>;
+
+/// Add-one smoothed class frequencies (A, B, tie).
+pub fn prior_of(labels: &[Label]) -> [f64; 3] {
+    let mut c = [1.0; 3]; // add-one smoothing
+    for l in labels {
+        c[l.index()] += 1.0;
+    }
+    let s: f64 = c.iter().sum();
+    [c[0] / s, c[1] / s, c[2] / s]
+}
+
+fn interleave(a: &[f32], b: &[f32], dim: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(a.len() * 2);
+    for (x, y) in a.chunks_exact(dim).zip(b.chunks_exact(dim)) {
+        out.extend_from_slice(x);
+        out.extend_from_slice(y);
+    }
+    out
+}
+
+impl Model {
+    /// Rebuild the neighbour indexes around learned parameters.
+    pub fn assemble(learned: Learned, train: &Encoded, labels: Vec<Label>) -> Model {
+        let p = &learned.params;
+        let prompt_ann = VectorIndex::build(train.prompt.clone(), train.dim, p.search, p.hnsw);
+        let resp_ann =
+            VectorIndex::build(interleave(&train.a, &train.b, train.dim), train.dim, p.search, p.hnsw);
+        Model { learned, labels, prompt_ann, resp_ann }
+    }
+
+    /// Fit on labelled, encoded battles. Returns the model and its
+    /// out-of-fold calibrated probabilities for the training rows.
+    pub fn fit(params: &ModelParams, train: &Encoded, labels: &[Label]) -> Result<(Model, Oof), HeadError> {
+        let n = labels.len();
+        if params.folds < 2 || n < params.folds * 2 {
+            return Err(HeadError::BadData {
+                rows: n,
+                why: "need at least 2 folds and 2 labelled rows per fold",
+            });
+        }
+        let prior = prior_of(labels);
+        let placeholder = Learned {
+            params: params.clone(),
+            head_params: HeadParams {
+                lambda: 1.0,
+                emb_scale: 1.0,
+                scalar_len: params.features.scalar_len(),
+                max_iter: params.max_iter,
+            },
+            head: FittedHead { mean: vec![], scale: vec![], weights: vec![], bias: [0.0; 3] },
+            temperature: Temperature::IDENTITY,
+            prior,
+            cv_log_loss: f64::NAN,
+            cv_log_loss_calibrated: f64::NAN,
+            feature_names: crate::features::feature_names(&params.features, train.dim),
+        };
+        let mut model = Model::assemble(placeholder, train, labels.to_vec());
+        let folds = fold_assignment(n, params.folds, params.seed);
+        let knn = model.knn_values(train, Some(&folds));
+        let (x, xs) = model.feature_matrices(train, &knn);
+
+        // Choose the head's hyperparameters by cross-validation.
+        let scales: Vec<f64> = if params.features.embedding { params.emb_scales.clone() } else { vec![1.0] };
+        let grid: Vec<HeadParams> = scales
+            .iter()
+            .flat_map(|&s| {
+                params.lambdas.iter().map(move |&lambda| HeadParams {
+                    lambda,
+                    emb_scale: s,
+                    scalar_len: params.features.scalar_len(),
+                    max_iter: params.max_iter,
+                })
+            })
+            .collect();
+        let scored: Vec<(f64, HeadParams, Oof)> = grid
+            .par_iter()
+            .map(|hp| {
+                let oof = cv_oof(hp, &x, &xs, labels, &folds, params.folds)?;
+                Ok((log_loss(&oof, labels), *hp, oof))
+            })
+            .collect::<Result<_, HeadError>>()?;
+        let (best_loss, best, best_oof) =
+            scored.into_iter().min_by(|a, b| a.0.total_cmp(&b.0)).expect("grid is not empty");
+        let temperature = Temperature::fit(&best_oof, labels);
+        let oof = temperature.apply(&best_oof);
+        let head = best.fit(x.view(), xs.view(), labels)?;
+        model.learned.head_params = best;
+        model.learned.head = head;
+        model.learned.temperature = temperature;
+        model.learned.cv_log_loss = best_loss;
+        model.learned.cv_log_loss_calibrated = log_loss(&oof, labels);
+        Ok((model, oof))
+    }
+
+    /// Calibrated, swap-symmetric probabilities for encoded battles.
+    pub fn predict(&self, q: &Encoded) -> Vec<[f64; 3]> {
+        let knn = self.knn_values(q, None);
+        let (x, xs) = self.feature_matrices(q, &knn);
+        let raw = self.learned.head.predict_proba(x.view(), xs.view());
+        self.learned.temperature.apply(&raw)
+    }
+
+    /// Nearest training battles by prompt embedding.
+    pub fn similar_prompts(&self, prompt: &[f32], k: usize) -> Vec<Hit> {
+        self.prompt_ann.search(prompt, k)
+    }
+
+    /// Neighbour values for each battle of `q`. With `folds`, `q` is the
+    /// training set itself and neighbours from a row's own fold are skipped.
+    fn knn_values(&self, q: &Encoded, folds: Option<&[usize]>) -> Vec<KnnValues> {
+        let p = &self.learned.params.knn;
+        if !self.learned.params.features.knn {
+            return vec![KnnValues::default(); q.len()];
+        }
+        let fetch = match folds {
+            Some(_) => p.k * 2 + 2,
+            None => p.k,
+        };
+        let votes = Votes { labels: &self.labels, prior: self.learned.prior };
+        (0..q.len())
+            .into_par_iter()
+            .map(|i| {
+                let keep = |battle: usize| folds.is_none_or(|f| f[battle] != f[i]);
+                let hits_p: Vec<Hit> = self
+                    .prompt_ann
+                    .search(q.prompt_of(i), fetch)
+                    .into_iter()
+                    .filter(|h| keep(h.row))
+                    .collect();
+                let side = |v: &[f32]| {
+                    let hits: Vec<Hit> =
+                        self.resp_ann.search(v, fetch).into_iter().filter(|h| keep(h.row / 2)).collect();
+                    votes.response(p, &hits)
+                };
+                let (prompt_tie, prompt_weight) = votes.prompt(p, &hits_p);
+                let (sa, ta, wa) = side(q.a_of(i));
+                let (sb, tb, wb) = side(q.b_of(i));
+                KnnValues { prompt_tie, prompt_weight, score: [sa, sb], tie: [ta, tb], weight: [wa, wb] }
+            })
+            .collect()
+    }
+
+    /// Feature matrices for battles and for their A/B swaps.
+    fn feature_matrices(&self, q: &Encoded, knn: &[KnnValues]) -> (Array2<f64>, Array2<f64>) {
+        let set = &self.learned.params.features;
+        let d = set.len(q.dim);
+        let mut x = Array2::<f64>::zeros((q.len(), d));
+        let mut xs = Array2::<f64>::zeros((q.len(), d));
+        x.outer_iter_mut().into_par_iter().zip(xs.outer_iter_mut().into_par_iter()).enumerate().for_each(
+            |(i, (mut row, mut srow))| {
+                let v = q.vectors(i);
+                let out = row.as_slice_mut().expect("rows are contiguous");
+                battle_features(set, &q.stats[i], &v, &knn[i], out);
+                let sv = crate::features::Vectors { prompt: v.prompt, a: v.b, b: v.a };
+                let sout = srow.as_slice_mut().expect("rows are contiguous");
+                battle_features(set, &q.stats[i].swapped(), &sv, &knn[i].swapped(), sout);
+            },
+        );
+        (x, xs)
+    }
+}
+
+/// Out-of-fold (uncalibrated) probabilities of one head configuration.
+fn cv_oof(
+    hp: &HeadParams,
+    x: &Array2<f64>,
+    xs: &Array2<f64>,
+    labels: &[Label],
+    folds: &[usize],
+    k: usize,
+) -> Result<Oof, HeadError> {
+    let mut oof = vec![[0.0; 3]; labels.len()];
+    for f in 0..k {
+        let train: Vec<usize> = (0..labels.len()).filter(|&i| folds[i] != f).collect();
+        let test: Vec<usize> = (0..labels.len()).filter(|&i| folds[i] == f).collect();
+        let pick = |m: &Array2<f64>, rows: &[usize]| m.select(ndarray::Axis(0), rows);
+        let y: Vec<Label> = train.iter().map(|&i| labels[i]).collect();
+        let head = hp.fit(pick(x, &train).view(), pick(xs, &train).view(), &y)?;
+        let p = head.predict_proba(pick(x, &test).view(), pick(xs, &test).view());
+        for (&i, pi) in test.iter().zip(p) {
+            oof[i] = pi;
+        }
+    }
+    Ok(oof)
+}

@@ -1,0 +1,130 @@
+//! Writing submission files: checked early, written atomically.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::data::Label;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmissionError {
+    #[error("cannot write {path}: {why}")]
+    NotWritable { path: PathBuf, why: String },
+    #[error("writing {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Fail before any work if `path` cannot be written: its folder must exist
+/// and accept a new file, and the path must not be a folder.
+pub fn check_writable(path: &Path) -> Result<(), SubmissionError> {
+    let not = |why: String| SubmissionError::NotWritable { path: path.to_owned(), why };
+    if path.is_dir() {
+        return Err(not("it is a folder".into()));
+    }
+    let parent = parent_of(path);
+    if !parent.is_dir() {
+        return Err(not(format!("folder {} does not exist", parent.display())));
+    }
+    tempfile::NamedTempFile::new_in(&parent)
+        .map_err(|e| not(format!("folder {} is not writable ({e})", parent.display())))?;
+    Ok(())
+}
+
+/// Write `id,winner_model_a,winner_model_b,winner_tie` through a temporary
+/// file in the same folder and an atomic rename; an old file stays intact
+/// until the new one is complete.
+pub fn write_submission(path: &Path, ids: &[String], probs: &[[f64; 3]]) -> Result<(), SubmissionError> {
+    write_rows(path, ids, probs, None)
+}
+
+/// Out-of-fold predictions: the submission columns plus the true one-hot
+/// labels as `label_model_a,label_model_b,label_tie`.
+pub fn write_oof(
+    path: &Path,
+    ids: &[String],
+    probs: &[[f64; 3]],
+    labels: &[Label],
+) -> Result<(), SubmissionError> {
+    write_rows(path, ids, probs, Some(labels))
+}
+
+fn write_rows(
+    path: &Path,
+    ids: &[String],
+    probs: &[[f64; 3]],
+    labels: Option<&[Label]>,
+) -> Result<(), SubmissionError> {
+    let io = |source| SubmissionError::Io { path: path.to_owned(), source };
+    let mut tmp = tempfile::NamedTempFile::new_in(parent_of(path)).map_err(io)?;
+    {
+        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+        write!(w, "id,winner_model_a,winner_model_b,winner_tie").map_err(io)?;
+        if labels.is_some() {
+            write!(w, ",label_model_a,label_model_b,label_tie").map_err(io)?;
+        }
+        writeln!(w).map_err(io)?;
+        for (row, (id, p)) in ids.iter().zip(probs).enumerate() {
+            let p = normalised(p);
+            let id = if id.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", id.replace('"', "\"\""))
+            } else {
+                id.clone()
+            };
+            write!(w, "{id},{:.9},{:.9},{:.9}", p[0], p[1], p[2]).map_err(io)?;
+            if let Some(labels) = labels {
+                let c = labels[row].index();
+                write!(w, ",{},{},{}", (c == 0) as u8, (c == 1) as u8, (c == 2) as u8).map_err(io)?;
+            }
+            writeln!(w).map_err(io)?;
+        }
+        w.flush().map_err(io)?;
+    }
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+/// Clip into (0, 1) and renormalise, so every row is valid for scoring.
+fn normalised(p: &[f64; 3]) -> [f64; 3] {
+    let eps = 1e-7;
+    let c = [p[0].clamp(eps, 1.0), p[1].clamp(eps, 1.0), p[2].clamp(eps, 1.0)];
+    let s = c[0] + c[1] + c[2];
+    [c[0] / s, c[1] / s, c[2] / s]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_valid_rows_and_replaces_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("sub.csv");
+        std::fs::write(&out, "old").unwrap();
+        write_submission(&out, &["1".into(), "a,b".into()], &[[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]]).unwrap();
+        let text = std::fs::read_to_string(&out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "id,winner_model_a,winner_model_b,winner_tie");
+        assert_eq!(lines[1], "1,0.200000000,0.300000000,0.500000000");
+        assert!(lines[2].starts_with("\"a,b\",0.99999"));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left");
+    }
+
+    #[test]
+    fn unwritable_paths_are_refused_early() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(check_writable(&dir.path().join("missing/sub.csv")).is_err());
+        assert!(check_writable(dir.path()).is_err());
+        assert!(check_writable(&dir.path().join("ok.csv")).is_ok());
+    }
+}

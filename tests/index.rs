@@ -1,0 +1,86 @@
+//! `knnpref index`: the folder it writes, determinism, and refusals.
+mod common;
+
+use common::*;
+
+#[test]
+fn writes_manifest_and_tables() {
+    let b = shared_index();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(b.index.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["format_version"], 1);
+    assert_eq!(manifest["model"]["id"], "all-MiniLM-L6-v2");
+    assert_eq!(manifest["model"]["dim"], 384);
+    assert_eq!(manifest["rows"], 240);
+    assert_eq!(manifest["seed"], 3);
+    assert_eq!(manifest["hnsw"]["m"], 16);
+    assert_eq!(manifest["model"]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(manifest["train_sha256"].as_str().unwrap().len(), 64);
+    for f in ["embeddings.parquet", "battles.parquet", "head.json"] {
+        assert!(b.index.join(f).is_file(), "{f} missing");
+        assert!(manifest["files"][f].is_string(), "{f} has no checksum");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(b.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".knnpref"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary folders left behind");
+}
+
+#[test]
+fn same_seed_gives_identical_files() {
+    let b = shared_index();
+    let again = b.dir.path().join("idx-again");
+    run_ok(&["index", "--train", b.train.to_str().unwrap(), "--out", again.to_str().unwrap(), "--seed", "3"]);
+    for f in ["embeddings.parquet", "battles.parquet", "head.json", "manifest.json"] {
+        assert_eq!(
+            std::fs::read(b.index.join(f)).unwrap(),
+            std::fs::read(again.join(f)).unwrap(),
+            "{f} differs between two builds with the same seed"
+        );
+    }
+}
+
+#[test]
+fn refuses_to_overwrite_a_folder_that_is_not_an_index() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("precious.txt"), "keep me").unwrap();
+    let train = train_subset(dir.path(), "t.csv", 0..40);
+    let (code, err) =
+        run_err(&["index", "--train", train.to_str().unwrap(), "--out", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not a knnpref index"), "{err}");
+    assert!(dir.path().join("precious.txt").is_file());
+}
+
+#[test]
+fn missing_train_column_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("bad.csv");
+    std::fs::write(
+        &train,
+        "id,prompt,response_a,response_b\n1,\"[\"\"p\"\"]\",\"[\"\"a\"\"]\",\"[\"\"b\"\"]\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("idx");
+    let (code, err) = run_err(&["index", "--train", train.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("missing required column `winner_model_a`"), "{err}");
+    assert!(!out.exists(), "nothing may be written on failure");
+}
+
+#[test]
+fn missing_runtime_says_to_run_setup() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = train_subset(dir.path(), "t.csv", 0..20);
+    let out = knnpref()
+        .env("KNNPREF_HOME", dir.path().join("empty-home"))
+        .env_remove("ORT_DYLIB_PATH")
+        .args(["index", "--train", train.to_str().unwrap(), "--out", dir.path().join("i").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("scripts/setup.sh"), "{err}");
+}

@@ -1,0 +1,143 @@
+//! `knnpref predict`: submission validity, swap symmetry, refusals.
+mod common;
+
+use common::*;
+
+#[test]
+fn official_test_file_gives_a_valid_submission() {
+    let b = shared_index();
+    let out = b.dir.path().join("official-sub.csv");
+    let test = sample_dir().join("test.csv");
+    run_ok(&[
+        "predict",
+        "--index",
+        b.index.to_str().unwrap(),
+        "--test",
+        test.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let (ids, _) = read_submission(&out);
+    let mut r = csv::Reader::from_path(&test).unwrap();
+    let want: Vec<String> = r.records().map(|x| x.unwrap()[0].to_string()).collect();
+    assert_eq!(ids, want, "one row per test id, in input order");
+}
+
+#[test]
+fn swapping_responses_swaps_a_and_b_exactly() {
+    let b = shared_index();
+    let d = b.dir.path();
+    let plain = test_subset(d, "plain.csv", 240..300, false);
+    let swapped = test_subset(d, "swapped.csv", 240..300, true);
+    let (o1, o2) = (d.join("sub-plain.csv"), d.join("sub-swapped.csv"));
+    let idx = b.index.to_str().unwrap();
+    run_ok(&["predict", "--index", idx, "--test", plain.to_str().unwrap(), "--out", o1.to_str().unwrap()]);
+    run_ok(&[
+        "predict",
+        "--index",
+        idx,
+        "--test",
+        swapped.to_str().unwrap(),
+        "--out",
+        o2.to_str().unwrap(),
+        "--no-cache",
+    ]);
+    let (ids1, p1) = read_submission(&o1);
+    let (ids2, p2) = read_submission(&o2);
+    assert_eq!(ids1, ids2);
+    assert_eq!(p1.len(), 60);
+    for (a, s) in p1.iter().zip(&p2) {
+        assert_eq!(a[0], s[1]);
+        assert_eq!(a[1], s[0]);
+        assert_eq!(a[2], s[2]);
+    }
+    // The predictions are not all the same: the model responds to its input.
+    assert!(p1.iter().any(|p| (p[0] - p1[0][0]).abs() > 1e-3));
+}
+
+#[test]
+fn mismatched_model_is_refused() {
+    let b = shared_index();
+    let copy = b.dir.path().join("idx-other-model");
+    std::fs::create_dir_all(&copy).unwrap();
+    for e in std::fs::read_dir(&b.index).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), copy.join(e.file_name())).unwrap();
+    }
+    let mpath = copy.join("manifest.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&mpath).unwrap()).unwrap();
+    m["model"]["sha256"] = serde_json::json!("0".repeat(64));
+    std::fs::write(&mpath, serde_json::to_vec(&m).unwrap()).unwrap();
+    let test = sample_dir().join("test.csv");
+    let out = b.dir.path().join("never.csv");
+    let (code, err) = run_err(&[
+        "predict",
+        "--index",
+        copy.to_str().unwrap(),
+        "--test",
+        test.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("was built with model all-MiniLM-L6-v2"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn newer_format_and_corrupt_files_are_refused() {
+    let b = shared_index();
+    let copy = b.dir.path().join("idx-newer");
+    std::fs::create_dir_all(&copy).unwrap();
+    for e in std::fs::read_dir(&b.index).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), copy.join(e.file_name())).unwrap();
+    }
+    let test = sample_dir().join("test.csv");
+    let out = b.dir.path().join("never2.csv");
+    let args = [
+        "predict",
+        "--index",
+        copy.to_str().unwrap(),
+        "--test",
+        test.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    // Truncated embeddings.
+    let emb = copy.join("embeddings.parquet");
+    let bytes = std::fs::read(&emb).unwrap();
+    std::fs::write(&emb, &bytes[..bytes.len() / 2]).unwrap();
+    let (code, err) = run_err(&args);
+    assert_eq!(code, 1);
+    assert!(err.contains("embeddings.parquet does not match the checksum"), "{err}");
+    // Newer format.
+    let mpath = copy.join("manifest.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&mpath).unwrap()).unwrap();
+    m["format_version"] = serde_json::json!(99);
+    std::fs::write(&mpath, serde_json::to_vec(&m).unwrap()).unwrap();
+    let (_, err) = run_err(&args);
+    assert!(err.contains("index format 99, newer than"), "{err}");
+    std::fs::write(&mpath, "{ not json").unwrap();
+    let (_, err) = run_err(&args);
+    assert!(err.contains("manifest.json is corrupt"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn unwritable_out_fails_before_work() {
+    let b = shared_index();
+    let test = sample_dir().join("test.csv");
+    let out = b.dir.path().join("no-such-dir/sub.csv");
+    let (code, err) = run_err(&[
+        "predict",
+        "--index",
+        b.index.to_str().unwrap(),
+        "--test",
+        test.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("does not exist"), "{err}");
+}
