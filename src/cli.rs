@@ -1,6 +1,6 @@
 //! Command-line arguments (clap derive), turned once into validated configs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 use knnpref::embed::Device;
@@ -217,7 +217,7 @@ impl FitArgs {
     }
 }
 
-fn existing_file(flag: &'static str, path: &PathBuf) -> Result<(), ArgError> {
+fn existing_file(flag: &'static str, path: &Path) -> Result<(), ArgError> {
     if !path.is_file() {
         return Err(arg_err(flag, format!("{} is not a file", path.display())));
     }

@@ -131,7 +131,7 @@ pub enum DataError {
     ParquetType { path: PathBuf, column: String, found: String },
     #[error("{path}: missing required column `{column}` (found: {found})")]
     MissingColumn { path: PathBuf, column: &'static str, found: String },
-    #[error("{path}: has no data rows")]
+    #[error("{path}: is empty or has a header but no data rows")]
     Empty { path: PathBuf },
     #[error("{path}: row {row}, column `{column}`: {source}")]
     Turns {
@@ -221,6 +221,9 @@ fn assemble(
     header: &[String],
     rows: Vec<RawRowCells>,
 ) -> Result<Dataset, DataError> {
+    if header.iter().all(|h| h.trim().is_empty()) {
+        return Err(DataError::Empty { path: path.to_owned() });
+    }
     let pos = locate_columns(header);
     let found = header.join(", ");
     for (i, name) in ALL_COLUMNS.iter().enumerate().skip(1).take(3) {
@@ -304,13 +307,7 @@ fn parse_row(
         ));
     }
     let label = if has_labels { Some(parse_label(path, row, [wa, wb, wt])?) } else { None };
-    Ok(Battle {
-        id: id.map(|s| s.trim().to_string()).unwrap_or_default(),
-        prompt,
-        response_a,
-        response_b,
-        label,
-    })
+    Ok(Battle { id: id.unwrap_or_default(), prompt, response_a, response_b, label })
 }
 
 fn parse_label(path: &Path, row: usize, cells: [Option<String>; 3]) -> Result<Label, DataError> {
@@ -419,5 +416,30 @@ mod tests {
         std::io::Write::write_all(&mut f, &bytes).unwrap();
         let err = read_battles(f.path(), Labels::Optional).unwrap_err();
         assert!(matches!(err, DataError::InvalidUtf8 { row: 2, .. }), "{err}");
+    }
+
+    #[test]
+    fn reads_parquet_with_the_same_columns() {
+        use crate::parquet_io::{write_table, Column};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("train.parquet");
+        let s = |v: &[&str]| Column::Str(v.iter().map(|x| x.to_string()).collect());
+        write_table(
+            &path,
+            vec![
+                ("id", s(&["10", "11"])),
+                ("prompt", s(&["[\"p1\"]", "[\"p2\", null]"])),
+                ("response_a", s(&["[\"a1\"]", "[\"a2\", \"a3\"]"])),
+                ("response_b", s(&["[\"b1\"]", "[\"b2\", \"b3\"]"])),
+                ("winner_model_a", s(&["0", "1"])),
+                ("winner_model_b", s(&["0", "0"])),
+                ("winner_tie", s(&["1", "0"])),
+            ],
+        )
+        .unwrap();
+        let d = read_battles(&path, Labels::Required).unwrap();
+        assert_eq!(d.battles.len(), 2);
+        assert_eq!(d.battles[1].prompt, vec!["p2", ""]);
+        assert_eq!(d.labels().unwrap(), vec![Label::Tie, Label::A]);
     }
 }

@@ -177,4 +177,23 @@ mod tests {
         assert!(matches!(parse_turns(r#"{"a": 1}"#), Err(TurnsError::NotAList { .. })));
         assert!(matches!(parse_turns(r#"["ok", 3]"#), Err(TurnsError::BadTurn { turn: 2, .. })));
     }
+
+    proptest::proptest! {
+        /// Any list of strings and nulls survives serialisation and parsing.
+        #[test]
+        fn json_lists_round_trip(items in proptest::collection::vec(proptest::option::of(".*"), 0..6)) {
+            let cell = serde_json::to_string(&items).unwrap();
+            let parsed = parse_turns(&cell).unwrap();
+            let want: Vec<String> = items.into_iter().map(Option::unwrap_or_default).collect();
+            proptest::prop_assert_eq!(parsed.turns, want);
+        }
+
+        /// Lone surrogates anywhere never make parsing fail.
+        #[test]
+        fn lone_surrogates_never_fail(prefix in "[a-z ]{0,5}", unit in 0xD800u32..0xE000, suffix in "[a-z ]{0,5}") {
+            let cell = format!("[\"{prefix}\\u{unit:04x}{suffix}\"]");
+            let parsed = parse_turns(&cell).unwrap();
+            proptest::prop_assert_eq!(parsed.turns, vec![format!("{prefix}\u{fffd}{suffix}")]);
+        }
+    }
 }

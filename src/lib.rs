@@ -5,6 +5,7 @@
 //! turned into features ([`features`]) and scored by a calibrated, swap-
 //! symmetric head ([`head`]). [`pipeline`] ties these into the commands.
 
+pub mod cleanup;
 pub mod data;
 pub mod embed;
 pub mod features;

@@ -41,6 +41,13 @@ fn run() -> anyhow::Result<ExitCode> {
         }
     };
     let quiet = cli.quiet;
+    // On Ctrl-C, delete temporary outputs; finished files are never touched.
+    ctrlc::set_handler(|| {
+        knnpref::cleanup::remove_pending();
+        eprintln!("interrupted; temporary files removed, earlier outputs left as they were");
+        std::process::exit(130);
+    })
+    .context("installing the Ctrl-C handler")?;
     let threads = match &cli.command {
         cli::Command::Index(a) => a.embed.threads,
         cli::Command::Predict(a) => a.embed.threads,

@@ -45,3 +45,21 @@ fn unknown_id_is_a_user_error() {
     assert_eq!(code, 1);
     assert!(err.contains("no training battle has id `no-such-id`"), "{err}");
 }
+
+#[test]
+fn closed_stdout_pipe_exits_quietly() {
+    let b = shared_index();
+    let bin = assert_cmd::cargo::cargo_bin("knnpref");
+    let mut child = std::process::Command::new(bin)
+        .args(["similar", "--index", b.index.to_str().unwrap(), "--text", "hello there", "-k", "200"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end at once, like `| head -0`.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked") && !err.contains("error"), "{err}");
+}

@@ -55,7 +55,7 @@ pub struct VectorIndex {
 impl VectorIndex {
     /// Index row-major unit vectors of dimension `dim`.
     pub fn build(data: Vec<f32>, dim: usize, search: Search, params: HnswParams) -> VectorIndex {
-        let n = if dim == 0 { 0 } else { data.len() / dim };
+        let n = data.len().checked_div(dim).unwrap_or(0);
         let use_hnsw = match search {
             Search::Exact => false,
             Search::Hnsw => true,
@@ -73,11 +73,7 @@ impl VectorIndex {
     }
 
     pub fn len(&self) -> usize {
-        if self.dim == 0 {
-            0
-        } else {
-            self.data.len() / self.dim
-        }
+        self.data.len().checked_div(self.dim).unwrap_or(0)
     }
 
     pub fn is_empty(&self) -> bool {

@@ -129,6 +129,7 @@ impl IndexFolder {
             .prefix(".knnpref-index-")
             .tempdir_in(&parent)
             .map_err(io_err(&parent))?;
+        let _pending = crate::cleanup::Pending::register(tmp.path());
         let mut manifest = self.manifest.clone();
         manifest.files.clear();
         self.write_tables(tmp.path())?;

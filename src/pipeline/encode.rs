@@ -86,6 +86,17 @@ impl Encoded {
         }
     }
 
+    /// The same battles with responses A and B exchanged.
+    pub fn swapped(&self) -> Encoded {
+        Encoded {
+            a: self.b.clone(),
+            b: self.a.clone(),
+            stats: self.stats.iter().map(|s| s.swapped()).collect(),
+            labels: self.labels.iter().map(|l| l.map(Label::swapped)).collect(),
+            ..self.clone()
+        }
+    }
+
     /// Labels, when every row has one.
     pub fn known_labels(&self) -> Option<Vec<Label>> {
         self.labels.iter().copied().collect()

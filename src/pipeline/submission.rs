@@ -66,6 +66,7 @@ fn write_rows(
 ) -> Result<(), SubmissionError> {
     let io = |source| SubmissionError::Io { path: path.to_owned(), source };
     let mut tmp = tempfile::NamedTempFile::new_in(parent_of(path)).map_err(io)?;
+    let _pending = crate::cleanup::Pending::register(tmp.path());
     {
         let mut w = std::io::BufWriter::new(tmp.as_file_mut());
         write!(w, "id,winner_model_a,winner_model_b,winner_tie").map_err(io)?;
@@ -90,8 +91,20 @@ fn write_rows(
         w.flush().map_err(io)?;
     }
     tmp.as_file().sync_all().map_err(io)?;
+    pause_for_tests();
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
+}
+
+/// Test hook: with `KNNPREF_TEST_PAUSE_BEFORE_RENAME=SECONDS`, wait after the
+/// temporary file is complete and before the rename, so that tests can
+/// interrupt the process at the most delicate moment.
+fn pause_for_tests() {
+    if let Some(secs) =
+        std::env::var("KNNPREF_TEST_PAUSE_BEFORE_RENAME").ok().and_then(|s| s.parse::<f64>().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+    }
 }
 
 /// Clip into (0, 1) and renormalise, so every row is valid for scoring.

@@ -123,3 +123,61 @@ pub fn read_submission(path: &Path) -> (Vec<String>, Vec<[f64; 3]>) {
     }
     (ids, rows)
 }
+
+/// Copy an index folder's files to `to`; returns `to`.
+pub fn copy_index(from: &Path, to: &Path) -> PathBuf {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+    to.to_owned()
+}
+
+/// Rewrite an index folder's manifest.json through `edit`.
+pub fn edit_manifest(index: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let path = index.join("manifest.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    edit(&mut m);
+    std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+}
+
+/// Write a CSV with `header` and `rows` (each cell quoted as needed).
+pub fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> PathBuf {
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record(header).unwrap();
+    for r in rows {
+        w.write_record(r).unwrap();
+    }
+    w.flush().unwrap();
+    path.to_owned()
+}
+
+/// A JSON-list cell from turns (`None` is a JSON null).
+pub fn turns(t: &[Option<&str>]) -> String {
+    serde_json::to_string(t).unwrap()
+}
+
+/// A one-turn battle row: id, prompt, response_a, response_b.
+pub fn row(id: &str, p: &str, a: &str, b: &str) -> Vec<String> {
+    vec![id.into(), turns(&[Some(p)]), turns(&[Some(a)]), turns(&[Some(b)])]
+}
+
+pub const TEST_HEADER: [&str; 4] = ["id", "prompt", "response_a", "response_b"];
+
+/// Predict `test` with the shared index into `out`; returns (exit code, stderr).
+pub fn predict_file(test: &Path, out: &Path, extra: &[&str]) -> (i32, String) {
+    let b = shared_index();
+    let mut args = vec![
+        "predict",
+        "--index",
+        b.index.to_str().unwrap(),
+        "--test",
+        test.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = knnpref().args(&args).output().unwrap();
+    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned())
+}

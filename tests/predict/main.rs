@@ -1,5 +1,8 @@
 //! `knnpref predict`: submission validity, swap symmetry, refusals.
+#[path = "../common/mod.rs"]
 mod common;
+mod inputs;
+mod invariants;
 
 use common::*;
 
@@ -58,16 +61,8 @@ fn swapping_responses_swaps_a_and_b_exactly() {
 #[test]
 fn mismatched_model_is_refused() {
     let b = shared_index();
-    let copy = b.dir.path().join("idx-other-model");
-    std::fs::create_dir_all(&copy).unwrap();
-    for e in std::fs::read_dir(&b.index).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), copy.join(e.file_name())).unwrap();
-    }
-    let mpath = copy.join("manifest.json");
-    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&mpath).unwrap()).unwrap();
-    m["model"]["sha256"] = serde_json::json!("0".repeat(64));
-    std::fs::write(&mpath, serde_json::to_vec(&m).unwrap()).unwrap();
+    let copy = copy_index(&b.index, &b.dir.path().join("idx-other-model"));
+    edit_manifest(&copy, |m| m["model"]["sha256"] = serde_json::json!("0".repeat(64)));
     let test = sample_dir().join("test.csv");
     let out = b.dir.path().join("never.csv");
     let (code, err) = run_err(&[
@@ -87,12 +82,7 @@ fn mismatched_model_is_refused() {
 #[test]
 fn newer_format_and_corrupt_files_are_refused() {
     let b = shared_index();
-    let copy = b.dir.path().join("idx-newer");
-    std::fs::create_dir_all(&copy).unwrap();
-    for e in std::fs::read_dir(&b.index).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), copy.join(e.file_name())).unwrap();
-    }
+    let copy = copy_index(&b.index, &b.dir.path().join("idx-newer"));
     let test = sample_dir().join("test.csv");
     let out = b.dir.path().join("never2.csv");
     let args = [
@@ -112,13 +102,10 @@ fn newer_format_and_corrupt_files_are_refused() {
     assert_eq!(code, 1);
     assert!(err.contains("embeddings.parquet does not match the checksum"), "{err}");
     // Newer format.
-    let mpath = copy.join("manifest.json");
-    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&mpath).unwrap()).unwrap();
-    m["format_version"] = serde_json::json!(99);
-    std::fs::write(&mpath, serde_json::to_vec(&m).unwrap()).unwrap();
+    edit_manifest(&copy, |m| m["format_version"] = serde_json::json!(99));
     let (_, err) = run_err(&args);
     assert!(err.contains("index format 99, newer than"), "{err}");
-    std::fs::write(&mpath, "{ not json").unwrap();
+    std::fs::write(copy.join("manifest.json"), "{ not json").unwrap();
     let (_, err) = run_err(&args);
     assert!(err.contains("manifest.json is corrupt"), "{err}");
     assert!(!out.exists());
