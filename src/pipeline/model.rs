@@ -265,7 +265,7 @@ mod tests {
     /// Synthetic encoded battles: random unit vectors, lengths that drive the vote.
     fn synthetic(n: usize, dim: usize, seed: u64) -> Encoded {
         let mut rng = SplitMix::new(seed);
-        let mut unit = |rng: &mut SplitMix| {
+        let unit = |rng: &mut SplitMix| {
             let v: Vec<f32> = (0..dim).map(|_| rng.normal() as f32).collect();
             let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
             v.into_iter().map(|x| x / norm).collect::<Vec<f32>>()

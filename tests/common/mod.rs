@@ -165,19 +165,23 @@ pub fn row(id: &str, p: &str, a: &str, b: &str) -> Vec<String> {
 
 pub const TEST_HEADER: [&str; 4] = ["id", "prompt", "response_a", "response_b"];
 
-/// Predict `test` with the shared index into `out`; returns (exit code, stderr).
-pub fn predict_file(test: &Path, out: &Path, extra: &[&str]) -> (i32, String) {
-    let b = shared_index();
-    let mut args = vec![
-        "predict",
-        "--index",
-        b.index.to_str().unwrap(),
-        "--test",
-        test.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
+/// Predict `test` with `index` into `out`; returns (exit code, stderr).
+pub fn predict_with(index: &Path, test: &Path, out: &Path, extra: &[&str]) -> (i32, String) {
+    let mut args = vec!["predict", "--index", index.to_str().unwrap(), "--test", test.to_str().unwrap()];
+    args.extend(["--out", out.to_str().unwrap()]);
     args.extend_from_slice(extra);
     let o = knnpref().args(&args).output().unwrap();
     (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+/// Predict with the shared index; returns (exit code, stderr).
+pub fn predict_file(test: &Path, out: &Path, extra: &[&str]) -> (i32, String) {
+    predict_with(&shared_index().index, test, out, extra)
+}
+
+/// Predict with the shared index, requiring success; returns the submission.
+pub fn predict_ok(test: &Path, out: &Path, extra: &[&str]) -> (Vec<String>, Vec<[f64; 3]>) {
+    let (code, err) = predict_file(test, out, extra);
+    assert_eq!(code, 0, "predict failed: {err}");
+    read_submission(out)
 }

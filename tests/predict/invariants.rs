@@ -6,7 +6,6 @@ use crate::common::*;
 
 #[test]
 fn permuting_test_rows_permutes_the_submission() {
-    let b = shared_index();
     let d = tempfile::tempdir().unwrap();
     let forward = test_subset(d.path(), "f.csv", 300..340, false);
     // The same rows in reverse order.
@@ -17,29 +16,8 @@ fn permuting_test_rows_permutes_the_submission() {
     rows.reverse();
     let backward = write_csv(&d.path().join("b.csv"), &TEST_HEADER, &rows);
     let (o1, o2) = (d.path().join("s1.csv"), d.path().join("s2.csv"));
-    let idx = b.index.to_str().unwrap();
-    run_ok(&[
-        "predict",
-        "--index",
-        idx,
-        "--test",
-        forward.to_str().unwrap(),
-        "--out",
-        o1.to_str().unwrap(),
-        "--no-cache",
-    ]);
-    run_ok(&[
-        "predict",
-        "--index",
-        idx,
-        "--test",
-        backward.to_str().unwrap(),
-        "--out",
-        o2.to_str().unwrap(),
-        "--no-cache",
-    ]);
-    let (ids1, p1) = read_submission(&o1);
-    let (mut ids2, mut p2) = read_submission(&o2);
+    let (ids1, p1) = predict_ok(&forward, &o1, &["--no-cache"]);
+    let (mut ids2, mut p2) = predict_ok(&backward, &o2, &["--no-cache"]);
     ids2.reverse();
     p2.reverse();
     assert_eq!(ids1, ids2);
@@ -48,38 +26,11 @@ fn permuting_test_rows_permutes_the_submission() {
 
 #[test]
 fn thread_count_does_not_change_predictions() {
-    let b = shared_index();
     let d = tempfile::tempdir().unwrap();
     let test = test_subset(d.path(), "t.csv", 340..380, false);
     let (o1, o2) = (d.path().join("s1.csv"), d.path().join("s2.csv"));
-    let idx = b.index.to_str().unwrap();
-    let t = test.to_str().unwrap();
-    run_ok(&[
-        "predict",
-        "--index",
-        idx,
-        "--test",
-        t,
-        "--out",
-        o1.to_str().unwrap(),
-        "--no-cache",
-        "--threads",
-        "1",
-    ]);
-    run_ok(&[
-        "predict",
-        "--index",
-        idx,
-        "--test",
-        t,
-        "--out",
-        o2.to_str().unwrap(),
-        "--no-cache",
-        "--threads",
-        "2",
-    ]);
-    let (_, p1) = read_submission(&o1);
-    let (_, p2) = read_submission(&o2);
+    let (_, p1) = predict_ok(&test, &o1, &["--no-cache", "--threads", "1"]);
+    let (_, p2) = predict_ok(&test, &o2, &["--no-cache", "--threads", "2"]);
     for (a, b) in p1.iter().zip(&p2) {
         for c in 0..3 {
             assert!((a[c] - b[c]).abs() <= 1e-6, "{a:?} vs {b:?}");

@@ -11,15 +11,7 @@ fn official_test_file_gives_a_valid_submission() {
     let b = shared_index();
     let out = b.dir.path().join("official-sub.csv");
     let test = sample_dir().join("test.csv");
-    run_ok(&[
-        "predict",
-        "--index",
-        b.index.to_str().unwrap(),
-        "--test",
-        test.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    assert_eq!(predict_with(&b.index, &test, &out, &[]).0, 0);
     let (ids, _) = read_submission(&out);
     let mut r = csv::Reader::from_path(&test).unwrap();
     let want: Vec<String> = r.records().map(|x| x.unwrap()[0].to_string()).collect();
@@ -33,20 +25,8 @@ fn swapping_responses_swaps_a_and_b_exactly() {
     let plain = test_subset(d, "plain.csv", 240..300, false);
     let swapped = test_subset(d, "swapped.csv", 240..300, true);
     let (o1, o2) = (d.join("sub-plain.csv"), d.join("sub-swapped.csv"));
-    let idx = b.index.to_str().unwrap();
-    run_ok(&["predict", "--index", idx, "--test", plain.to_str().unwrap(), "--out", o1.to_str().unwrap()]);
-    run_ok(&[
-        "predict",
-        "--index",
-        idx,
-        "--test",
-        swapped.to_str().unwrap(),
-        "--out",
-        o2.to_str().unwrap(),
-        "--no-cache",
-    ]);
-    let (ids1, p1) = read_submission(&o1);
-    let (ids2, p2) = read_submission(&o2);
+    let (ids1, p1) = predict_ok(&plain, &o1, &[]);
+    let (ids2, p2) = predict_ok(&swapped, &o2, &["--no-cache"]);
     assert_eq!(ids1, ids2);
     assert_eq!(p1.len(), 60);
     for (a, s) in p1.iter().zip(&p2) {
@@ -65,15 +45,7 @@ fn mismatched_model_is_refused() {
     edit_manifest(&copy, |m| m["model"]["sha256"] = serde_json::json!("0".repeat(64)));
     let test = sample_dir().join("test.csv");
     let out = b.dir.path().join("never.csv");
-    let (code, err) = run_err(&[
-        "predict",
-        "--index",
-        copy.to_str().unwrap(),
-        "--test",
-        test.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (code, err) = predict_with(&copy, &test, &out, &[]);
     assert_eq!(code, 1);
     assert!(err.contains("was built with model all-MiniLM-L6-v2"), "{err}");
     assert!(!out.exists());
@@ -85,28 +57,19 @@ fn newer_format_and_corrupt_files_are_refused() {
     let copy = copy_index(&b.index, &b.dir.path().join("idx-newer"));
     let test = sample_dir().join("test.csv");
     let out = b.dir.path().join("never2.csv");
-    let args = [
-        "predict",
-        "--index",
-        copy.to_str().unwrap(),
-        "--test",
-        test.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
     // Truncated embeddings.
     let emb = copy.join("embeddings.parquet");
     let bytes = std::fs::read(&emb).unwrap();
     std::fs::write(&emb, &bytes[..bytes.len() / 2]).unwrap();
-    let (code, err) = run_err(&args);
+    let (code, err) = predict_with(&copy, &test, &out, &[]);
     assert_eq!(code, 1);
     assert!(err.contains("embeddings.parquet does not match the checksum"), "{err}");
     // Newer format.
     edit_manifest(&copy, |m| m["format_version"] = serde_json::json!(99));
-    let (_, err) = run_err(&args);
+    let (_, err) = predict_with(&copy, &test, &out, &[]);
     assert!(err.contains("index format 99, newer than"), "{err}");
     std::fs::write(copy.join("manifest.json"), "{ not json").unwrap();
-    let (_, err) = run_err(&args);
+    let (_, err) = predict_with(&copy, &test, &out, &[]);
     assert!(err.contains("manifest.json is corrupt"), "{err}");
     assert!(!out.exists());
 }
@@ -116,15 +79,7 @@ fn unwritable_out_fails_before_work() {
     let b = shared_index();
     let test = sample_dir().join("test.csv");
     let out = b.dir.path().join("no-such-dir/sub.csv");
-    let (code, err) = run_err(&[
-        "predict",
-        "--index",
-        b.index.to_str().unwrap(),
-        "--test",
-        test.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (code, err) = predict_with(&b.index, &test, &out, &[]);
     assert_eq!(code, 1);
     assert!(err.contains("does not exist"), "{err}");
 }
