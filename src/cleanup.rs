@@ -32,6 +32,18 @@ impl Drop for Pending {
     }
 }
 
+/// Give a finished temporary file (0644) or folder (0755) the ordinary
+/// permissions before it is renamed into place; temporary files start private.
+pub fn make_readable(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if path.is_dir() { 0o755 } else { 0o644 };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok(())
+}
+
 /// Delete every registered temporary file or folder (called on SIGINT).
 pub fn remove_pending() {
     if let Ok(p) = PENDING.lock() {

@@ -8,7 +8,7 @@ use knnpref::features::{FeatureSet, KnnParams};
 use knnpref::index::ann::{HnswParams, Search};
 use knnpref::pipeline::evaluate::EvaluateConfig;
 use knnpref::pipeline::model::ModelParams;
-use knnpref::pipeline::{EmbedOptions, IndexConfig, PredictConfig, Query, SimilarConfig};
+use knnpref::pipeline::{EmbedOptions, ErrorsConfig, IndexConfig, PredictConfig, Query, SimilarConfig};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,6 +40,8 @@ pub enum Command {
     Similar(SimilarArgs),
     /// Cross-validate knnpref and baselines in the same folds.
     Evaluate(EvaluateArgs),
+    /// Show the most confidently wrong out-of-fold predictions and their neighbours.
+    Errors(ErrorsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -143,9 +145,16 @@ pub struct EvaluateArgs {
     /// Outer cross-validation folds.
     #[arg(long, default_value_t = 5)]
     pub folds: usize,
-    /// Write knnpref's out-of-fold predictions (submission format plus true labels).
+    /// Repeat the K-fold split R times with fold seeds SEED, SEED+1, …
+    #[arg(long, default_value_t = 1, value_name = "R")]
+    pub repeats: usize,
+    /// Write knnpref's out-of-fold predictions of the first repeat
+    /// (submission format plus label_model_a, label_model_b, label_tie).
     #[arg(long, value_name = "FILE")]
     pub oof: Option<PathBuf>,
+    /// Write report.html (plots) and metrics.json into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
     /// Print the scores as JSON.
     #[arg(long)]
     pub json: bool,
@@ -153,6 +162,32 @@ pub struct EvaluateArgs {
     pub fit: FitArgs,
     #[command(flatten)]
     pub embed: EmbedArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ErrorsArgs {
+    /// Index folder built from the same train file as the OOF predictions.
+    #[arg(long, value_name = "DIR")]
+    pub index: PathBuf,
+    /// Out-of-fold predictions written by `knnpref evaluate --oof`.
+    #[arg(long, value_name = "FILE")]
+    pub oof: PathBuf,
+    /// How many errors to show.
+    #[arg(short = 'n', default_value_t = 10)]
+    pub n: usize,
+    /// Neighbours shown per error.
+    #[arg(short = 'k', default_value_t = 3)]
+    pub k: usize,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ErrorsArgs {
+    pub fn config(&self) -> Result<ErrorsConfig, ArgError> {
+        existing_file("--oof", &self.oof)?;
+        Ok(ErrorsConfig { index: self.index.clone(), oof: self.oof.clone(), n: self.n, k: self.k })
+    }
 }
 
 /// An argument combination that parses but makes no sense.
@@ -262,11 +297,16 @@ impl SimilarArgs {
 impl EvaluateArgs {
     pub fn config(&self, quiet: bool) -> Result<EvaluateConfig, ArgError> {
         existing_file("--train", &self.train)?;
+        if self.repeats == 0 {
+            return Err(arg_err("--repeats", "must be at least 1"));
+        }
         Ok(EvaluateConfig {
             train: self.train.clone(),
             folds: self.folds,
             seed: self.fit.seed,
+            repeats: self.repeats,
             oof: self.oof.clone(),
+            report: self.report.clone(),
             embed: self.embed.options(quiet)?,
             params: self.fit.params(self.folds)?,
         })

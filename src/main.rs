@@ -53,6 +53,7 @@ fn run() -> anyhow::Result<ExitCode> {
         cli::Command::Predict(a) => a.embed.threads,
         cli::Command::Similar(a) => a.embed.threads,
         cli::Command::Evaluate(a) => a.embed.threads,
+        cli::Command::Errors(_) => None,
     };
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or_else(cli::default_threads).max(1))
@@ -103,6 +104,15 @@ fn run() -> anyhow::Result<ExitCode> {
                 print_eval(&mut out, &r)?;
             }
         }
+        cli::Command::Errors(args) => {
+            let cases = pipeline::errors(&args.config()?)?;
+            if args.json {
+                serde_json::to_writer_pretty(&mut out, &cases)?;
+                writeln!(out)?;
+            } else {
+                print_errors(&mut out, &cases)?;
+            }
+        }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
@@ -146,10 +156,67 @@ fn print_similar(out: &mut impl Write, r: &pipeline::SimilarResult) -> std::io::
 }
 
 fn print_eval(out: &mut impl Write, r: &evaluate::EvalReport) -> std::io::Result<()> {
-    writeln!(out, "{} rows, {}-fold CV, seed {}", r.rows, r.folds, r.seed)?;
-    writeln!(out, "{:<12} {:>9} {:>8} {:>9}", "model", "log loss", "± std", "accuracy")?;
+    writeln!(out, "{} rows, {}-fold CV x {} repeat(s), seed {}", r.rows, r.folds, r.repeats, r.seed)?;
+    writeln!(
+        out,
+        "{:<12} {:>9} {:>8} {:>9} {:>7}  vs length-only [95% CI]",
+        "model", "log loss", "± std", "accuracy", "ECE"
+    )?;
     for m in &r.models {
-        writeln!(out, "{:<12} {:>9.4} {:>8.4} {:>9.4}", m.name, m.log_loss, m.log_loss_std, m.accuracy)?;
+        let diff = m
+            .vs_length_only
+            .map_or(String::new(), |d| format!("{:+.4} [{:+.4}, {:+.4}]", d.mean, d.low, d.high));
+        writeln!(
+            out,
+            "{:<12} {:>9.4} {:>8.4} {:>9.4} {:>7.4}  {diff}",
+            m.name, m.log_loss, m.log_loss_std, m.accuracy, m.ece
+        )?;
+    }
+    writeln!(out, "\nlog loss by segment")?;
+    write!(out, "{:<34} {:>5}", "segment", "rows")?;
+    for m in &r.models {
+        write!(out, " {:>11}", m.name)?;
+    }
+    writeln!(out)?;
+    for s in &r.segments {
+        write!(out, "{:<34} {:>5}", format!("{}: {}", s.family, s.segment), s.rows)?;
+        for l in &s.log_loss {
+            write!(out, " {l:>11.4}")?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+fn print_errors(out: &mut impl Write, cases: &[pipeline::ErrorCase]) -> std::io::Result<()> {
+    for (i, c) in cases.iter().enumerate() {
+        let p = c.prediction;
+        writeln!(
+            out,
+            "#{} id {}: truth {}, predicted {} ({:.3}); a {:.3} b {:.3} tie {:.3}",
+            i + 1,
+            c.id,
+            c.truth,
+            c.predicted,
+            c.confidence,
+            p[0],
+            p[1],
+            p[2]
+        )?;
+        writeln!(out, "  prompt: {}", one_line(&c.prompt_start, 100))?;
+        writeln!(out, "  A ({:>6} chars): {}", c.response_a_chars, one_line(&c.response_a_start, 80))?;
+        writeln!(out, "  B ({:>6} chars): {}", c.response_b_chars, one_line(&c.response_b_start, 80))?;
+        for h in &c.neighbours {
+            writeln!(
+                out,
+                "    near {:.3} id {} vote {}: {}",
+                h.similarity,
+                h.id,
+                h.vote,
+                one_line(&h.prompt_start, 60)
+            )?;
+        }
+        writeln!(out)?;
     }
     Ok(())
 }

@@ -1,54 +1,83 @@
-//! `knnpref evaluate`: CV with baselines in the same folds, OOF output.
+//! `knnpref evaluate`: CV with baselines in the same folds, OOF file, report,
+//! determinism.
 mod common;
 
 use common::*;
 
-#[test]
-fn reports_models_and_writes_recomputable_oof() {
-    let dir = tempfile::tempdir().unwrap();
-    let train = train_subset(dir.path(), "t.csv", 0..240);
-    let oof = dir.path().join("oof.csv");
+fn evaluate_into(dir: &std::path::Path, train: &std::path::Path, tag: &str) -> serde_json::Value {
+    let oof = dir.join(format!("oof-{tag}.csv"));
+    let rep = dir.join(format!("rep-{tag}"));
     let out = run_ok(&[
         "evaluate",
         "--train",
         train.to_str().unwrap(),
         "--folds",
         "3",
+        "--repeats",
+        "2",
         "--seed",
         "1",
         "--oof",
         oof.to_str().unwrap(),
+        "--report",
+        rep.to_str().unwrap(),
         "--json",
     ]);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let names: Vec<&str> =
-        v["models"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn reports_models_segments_and_recomputable_oof_deterministically() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = train_subset(dir.path(), "t.csv", 0..240);
+    let v = evaluate_into(dir.path(), &train, "a");
+    let models = v["models"].as_array().unwrap();
+    let names: Vec<&str> = models.iter().map(|m| m["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["prior", "length-only", "no-knn", "knnpref"]);
-    for m in v["models"].as_array().unwrap() {
+    for m in models {
         let l = m["log_loss"].as_f64().unwrap();
         assert!(l.is_finite() && l > 0.5 && l < 1.5, "{m}");
-        assert_eq!(m["fold_log_loss"].as_array().unwrap().len(), 3);
+        assert_eq!(m["fold_log_loss"].as_array().unwrap().len(), 6, "3 folds x 2 repeats");
+        let ece = m["ece"].as_f64().unwrap();
+        assert!((0.0..0.5).contains(&ece));
+        if m["name"] != "length-only" {
+            let d = &m["vs_length_only"];
+            assert!(d["low"].as_f64().unwrap() <= d["mean"].as_f64().unwrap());
+            assert!(d["mean"].as_f64().unwrap() <= d["high"].as_f64().unwrap());
+        }
     }
-    // Recompute knnpref's log loss from the OOF file.
+    let families: Vec<&str> =
+        v["segments"].as_array().unwrap().iter().map(|s| s["family"].as_str().unwrap()).collect();
+    for f in ["turns", "length ratio", "truth", "script"] {
+        assert!(families.contains(&f), "{f} missing");
+    }
+
+    // An independent recomputation of the OOF log loss.
+    let oof = dir.path().join("oof-a.csv");
     let mut r = csv::Reader::from_path(&oof).unwrap();
-    let mut total = 0.0;
-    let mut n = 0;
+    let (mut total, mut n) = (0.0, 0);
     for rec in r.records() {
         let rec = rec.unwrap();
         let p: Vec<f64> = (1..4).map(|i| rec[i].parse().unwrap()).collect();
-        let y: Vec<f64> = (4..7).map(|i| rec[i].parse().unwrap()).collect();
-        let c = y.iter().position(|&x| x == 1.0).unwrap();
+        let c = (4..7).position(|i| &rec[i] == "1").unwrap();
         total -= p[c].ln();
         n += 1;
     }
     assert_eq!(n, 240);
-    let knn = v["models"][3]["fold_log_loss"].as_array().unwrap();
-    assert!(knn.len() == 3);
-    let recomputed = total / n as f64;
-    // Folds differ in size by at most one row, so the mean of fold losses is
-    // close to, though not exactly, the pooled OOF loss.
-    let mean = v["models"][3]["log_loss"].as_f64().unwrap();
-    assert!((recomputed - mean).abs() < 0.02, "{recomputed} vs {mean}");
+    let printed = v["oof_log_loss"].as_f64().unwrap();
+    assert!((total / n as f64 - printed).abs() < 1e-6, "{} vs {printed}", total / n as f64);
+
+    let html = std::fs::read_to_string(dir.path().join("rep-a/report.html")).unwrap();
+    assert!(html.matches("<svg").count() >= 5, "report has its plots");
+    assert!(html.contains("knnpref") && html.contains("length-only"));
+
+    // Same inputs and seed: byte-identical metrics and OOF files.
+    evaluate_into(dir.path(), &train, "b");
+    assert_eq!(
+        std::fs::read(dir.path().join("rep-a/metrics.json")).unwrap(),
+        std::fs::read(dir.path().join("rep-b/metrics.json")).unwrap()
+    );
+    assert_eq!(std::fs::read(&oof).unwrap(), std::fs::read(dir.path().join("oof-b.csv")).unwrap());
 }
 
 #[test]

@@ -141,6 +141,7 @@ impl IndexFolder {
         let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
         let mpath = tmp.path().join(MANIFEST);
         std::fs::write(&mpath, json).map_err(io_err(&mpath))?;
+        crate::cleanup::make_readable(tmp.path()).map_err(io_err(tmp.path()))?;
         let staged = tmp.keep();
         if dir.exists() {
             let old = parent.join(format!(".knnpref-old-{}", std::process::id()));

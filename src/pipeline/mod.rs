@@ -7,7 +7,10 @@
 
 pub mod encode;
 pub mod evaluate;
+mod inspect;
+pub mod metrics;
 pub mod model;
+mod report;
 pub(crate) mod submission;
 
 use std::path::{Path, PathBuf};
@@ -17,7 +20,11 @@ use crate::embed::{default_model_dir, model_info, Device, EmbedConfig, EmbedErro
 use crate::head::HeadError;
 use crate::index::{BattleMeta, IndexError, IndexFolder, Manifest, FORMAT_VERSION};
 use encode::Encoded;
+pub use inspect::{
+    errors, similar, ErrorCase, ErrorsConfig, Query, SimilarConfig, SimilarHit, SimilarResult,
+};
 use model::{Model, ModelParams};
+pub use report::ReportError;
 pub use submission::{check_writable, write_submission, SubmissionError};
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +39,16 @@ pub enum PipelineError {
     Head(#[from] HeadError),
     #[error(transparent)]
     Submission(#[from] SubmissionError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error("cannot read {path} as CSV")]
+    Csv {
+        path: PathBuf,
+        #[source]
+        source: csv::Error,
+    },
+    #[error("{path}: row {row}: {why}")]
+    BadOof { path: PathBuf, row: usize, why: String },
     #[error("{path}: every training row needs winner columns")]
     Unlabelled { path: PathBuf },
     #[error("no training battle has id `{id}` in {index}")]
@@ -165,7 +182,10 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
 }
 
 /// Open the index and the embedder it was built with, refusing a mismatch.
-fn open_index(dir: &Path, embed: &EmbedOptions) -> Result<(IndexFolder, EmbedConfig), PipelineError> {
+pub(crate) fn open_index(
+    dir: &Path,
+    embed: &EmbedOptions,
+) -> Result<(IndexFolder, EmbedConfig), PipelineError> {
     let manifest = IndexFolder::read_manifest(dir)?;
     let cfg = embed.config(Some(&manifest.model.id));
     let given = model_info(&cfg.model_dir)?;
@@ -197,94 +217,6 @@ pub fn predict(cfg: &PredictConfig) -> Result<PredictSummary, PipelineError> {
     let probs = model.predict(&test);
     write_submission(&cfg.out, &test.ids, &probs)?;
     Ok(PredictSummary { rows: test.len(), warnings: data.warnings })
-}
-
-pub enum Query {
-    Id(String),
-    Text(String),
-}
-
-pub struct SimilarConfig {
-    pub index: PathBuf,
-    pub query: Query,
-    pub k: usize,
-    pub embed: EmbedOptions,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct SimilarHit {
-    pub rank: usize,
-    pub id: String,
-    pub similarity: f32,
-    pub vote: &'static str,
-    pub prompt_start: String,
-    pub response_a_start: String,
-    pub response_a_chars: f32,
-    pub response_b_start: String,
-    pub response_b_chars: f32,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct SimilarResult {
-    pub query: String,
-    /// For `--id`: the true vote and the model's out-of-fold prediction.
-    pub truth: Option<&'static str>,
-    pub prediction: Option<[f64; 3]>,
-    pub hits: Vec<SimilarHit>,
-}
-
-/// The training battles whose prompts are nearest to a query.
-pub fn similar(cfg: &SimilarConfig) -> Result<SimilarResult, PipelineError> {
-    let manifest = IndexFolder::read_manifest(&cfg.index)?;
-    let folder = IndexFolder::load(&cfg.index)?;
-    let (vector, skip, truth, prediction, query) =
-        match &cfg.query {
-            Query::Id(id) => {
-                let row =
-                    folder.train.ids.iter().position(|x| x == id).ok_or_else(|| {
-                        PipelineError::UnknownId { id: id.clone(), index: cfg.index.clone() }
-                    })?;
-                let m = &folder.meta[row];
-                (
-                    folder.train.prompt_of(row).to_vec(),
-                    Some(row),
-                    Some(folder.labels[row].name()),
-                    Some(m.oof),
-                    m.prompt_start.clone(),
-                )
-            }
-            Query::Text(text) => {
-                let ecfg = cfg.embed.config(Some(&manifest.model.id));
-                IndexFolder::check_model(&manifest, &cfg.index, &model_info(&ecfg.model_dir)?)?;
-                let mut embedder = Embedder::open(&EmbedConfig { progress: false, ..ecfg })?;
-                let fitted = embedder.fit(std::slice::from_ref(text));
-                (embedder.embed(&[fitted], "query")?, None, None, None, text.clone())
-            }
-        };
-    let labels = folder.labels.clone();
-    let model = Model::assemble(folder.learned, &folder.train, folder.labels);
-    let hits = model
-        .similar_prompts(&vector, cfg.k + skip.is_some() as usize)
-        .into_iter()
-        .filter(|h| Some(h.row) != skip)
-        .take(cfg.k)
-        .enumerate()
-        .map(|(rank, h)| {
-            let m = &folder.meta[h.row];
-            SimilarHit {
-                rank: rank + 1,
-                id: folder.train.ids[h.row].clone(),
-                similarity: h.sim,
-                vote: labels[h.row].name(),
-                prompt_start: m.prompt_start.clone(),
-                response_a_start: m.a_start.clone(),
-                response_a_chars: m.a_chars,
-                response_b_start: m.b_start.clone(),
-                response_b_chars: m.b_chars,
-            }
-        })
-        .collect();
-    Ok(SimilarResult { query, truth, prediction, hits })
 }
 
 /// Labels of a dataset, or an error naming the file.

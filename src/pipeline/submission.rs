@@ -91,6 +91,7 @@ fn write_rows(
         w.flush().map_err(io)?;
     }
     tmp.as_file().sync_all().map_err(io)?;
+    crate::cleanup::make_readable(tmp.path()).map_err(io)?;
     pause_for_tests();
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
@@ -108,7 +109,7 @@ fn pause_for_tests() {
 }
 
 /// Clip into (0, 1) and renormalise, so every row is valid for scoring.
-fn normalised(p: &[f64; 3]) -> [f64; 3] {
+pub(crate) fn normalised(p: &[f64; 3]) -> [f64; 3] {
     let eps = 1e-7;
     let c = [p[0].clamp(eps, 1.0), p[1].clamp(eps, 1.0), p[2].clamp(eps, 1.0)];
     let s = c[0] + c[1] + c[2];

@@ -1,0 +1,235 @@
+//! Error analysis: the training battles nearest to a query (`similar`), and
+//! the most confidently wrong out-of-fold predictions with their neighbours
+//! (`errors`).
+
+use std::path::PathBuf;
+
+use crate::embed::{model_info, EmbedConfig, Embedder};
+use crate::head::argmax;
+use crate::index::IndexFolder;
+use crate::pipeline::model::Model;
+use crate::pipeline::{EmbedOptions, PipelineError};
+
+pub enum Query {
+    Id(String),
+    Text(String),
+}
+
+pub struct SimilarConfig {
+    pub index: PathBuf,
+    pub query: Query,
+    pub k: usize,
+    pub embed: EmbedOptions,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SimilarHit {
+    pub rank: usize,
+    pub id: String,
+    pub similarity: f32,
+    pub vote: &'static str,
+    pub prompt_start: String,
+    pub response_a_start: String,
+    pub response_a_chars: f32,
+    pub response_b_start: String,
+    pub response_b_chars: f32,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SimilarResult {
+    pub query: String,
+    /// For `--id`: the true vote and the model's out-of-fold prediction.
+    pub truth: Option<&'static str>,
+    pub prediction: Option<[f64; 3]>,
+    pub hits: Vec<SimilarHit>,
+}
+
+/// A loaded index with its neighbour search, for look-ups by row or vector.
+struct Inspector {
+    folder_ids: Vec<String>,
+    meta: Vec<crate::index::BattleMeta>,
+    labels: Vec<crate::data::Label>,
+    prompts: Vec<f32>,
+    dim: usize,
+    model: Model,
+}
+
+impl Inspector {
+    fn open(dir: &std::path::Path) -> Result<Inspector, PipelineError> {
+        let folder = IndexFolder::load(dir)?;
+        let model = Model::assemble(folder.learned, &folder.train, folder.labels.clone());
+        Ok(Inspector {
+            folder_ids: folder.train.ids,
+            meta: folder.meta,
+            labels: folder.labels,
+            prompts: folder.train.prompt,
+            dim: folder.train.dim,
+            model,
+        })
+    }
+
+    fn row_of(&self, id: &str, index: &std::path::Path) -> Result<usize, PipelineError> {
+        self.folder_ids
+            .iter()
+            .position(|x| x == id)
+            .ok_or_else(|| PipelineError::UnknownId { id: id.to_string(), index: index.to_owned() })
+    }
+
+    fn prompt_of(&self, row: usize) -> &[f32] {
+        &self.prompts[row * self.dim..(row + 1) * self.dim]
+    }
+
+    /// The `k` training battles nearest to `vector` by prompt, skipping `skip`.
+    fn hits(&self, vector: &[f32], skip: Option<usize>, k: usize) -> Vec<SimilarHit> {
+        self.model
+            .similar_prompts(vector, k + skip.is_some() as usize)
+            .into_iter()
+            .filter(|h| Some(h.row) != skip)
+            .take(k)
+            .enumerate()
+            .map(|(rank, h)| {
+                let m = &self.meta[h.row];
+                SimilarHit {
+                    rank: rank + 1,
+                    id: self.folder_ids[h.row].clone(),
+                    similarity: h.sim,
+                    vote: self.labels[h.row].name(),
+                    prompt_start: m.prompt_start.clone(),
+                    response_a_start: m.a_start.clone(),
+                    response_a_chars: m.a_chars,
+                    response_b_start: m.b_start.clone(),
+                    response_b_chars: m.b_chars,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The training battles whose prompts are nearest to a query.
+pub fn similar(cfg: &SimilarConfig) -> Result<SimilarResult, PipelineError> {
+    let manifest = IndexFolder::read_manifest(&cfg.index)?;
+    let ins = Inspector::open(&cfg.index)?;
+    match &cfg.query {
+        Query::Id(id) => {
+            let row = ins.row_of(id, &cfg.index)?;
+            let m = &ins.meta[row];
+            Ok(SimilarResult {
+                query: m.prompt_start.clone(),
+                truth: Some(ins.labels[row].name()),
+                prediction: Some(m.oof),
+                hits: ins.hits(ins.prompt_of(row), Some(row), cfg.k),
+            })
+        }
+        Query::Text(text) => {
+            let ecfg = cfg.embed.config(Some(&manifest.model.id));
+            IndexFolder::check_model(&manifest, &cfg.index, &model_info(&ecfg.model_dir)?)?;
+            let mut embedder = Embedder::open(&EmbedConfig { progress: false, ..ecfg })?;
+            let fitted = embedder.fit(std::slice::from_ref(text));
+            let vector = embedder.embed(&[fitted], "query")?;
+            Ok(SimilarResult {
+                query: text.clone(),
+                truth: None,
+                prediction: None,
+                hits: ins.hits(&vector, None, cfg.k),
+            })
+        }
+    }
+}
+
+pub struct ErrorsConfig {
+    pub index: PathBuf,
+    pub oof: PathBuf,
+    pub n: usize,
+    pub k: usize,
+}
+
+/// One confidently wrong out-of-fold prediction.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ErrorCase {
+    pub id: String,
+    pub truth: &'static str,
+    pub prediction: [f64; 3],
+    pub predicted: &'static str,
+    pub confidence: f64,
+    pub prompt_start: String,
+    pub response_a_start: String,
+    pub response_a_chars: f32,
+    pub response_b_start: String,
+    pub response_b_chars: f32,
+    pub neighbours: Vec<SimilarHit>,
+}
+
+const CLASS_NAMES: [&str; 3] = ["model_a", "model_b", "tie"];
+
+/// Read an OOF file: ids, probabilities and true classes.
+fn read_oof(path: &std::path::Path) -> Result<Vec<(String, [f64; 3], usize)>, PipelineError> {
+    let bad =
+        |row: usize, why: &str| PipelineError::BadOof { path: path.to_owned(), row, why: why.to_string() };
+    let csv_err = |source| PipelineError::Csv { path: path.to_owned(), source };
+    let mut reader = csv::Reader::from_path(path).map_err(csv_err)?;
+    let header: Vec<String> = reader.headers().map_err(csv_err)?.iter().map(String::from).collect();
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let needed = [
+        "id",
+        "winner_model_a",
+        "winner_model_b",
+        "winner_tie",
+        "label_model_a",
+        "label_model_b",
+        "label_tie",
+    ];
+    let mut pos = [0usize; 7];
+    for (p, name) in pos.iter_mut().zip(needed) {
+        *p = col(name).ok_or_else(|| {
+            bad(0, &format!("missing column `{name}` (write it with `knnpref evaluate --oof`)"))
+        })?;
+    }
+    let mut rows = Vec::new();
+    for (i, rec) in reader.records().enumerate() {
+        let rec = rec.map_err(csv_err)?;
+        let num = |j: usize| -> Result<f64, PipelineError> {
+            rec.get(pos[j])
+                .and_then(|v| v.trim().parse().ok())
+                .ok_or_else(|| bad(i + 1, &format!("`{}` is not a number", needed[j])))
+        };
+        let p = [num(1)?, num(2)?, num(3)?];
+        let y = [num(4)?, num(5)?, num(6)?];
+        let truth = (0..3).find(|&c| y[c] == 1.0).ok_or_else(|| bad(i + 1, "no label column holds 1"))?;
+        rows.push((rec.get(pos[0]).unwrap_or_default().to_string(), p, truth));
+    }
+    Ok(rows)
+}
+
+/// The `n` most confidently wrong out-of-fold predictions, with neighbours.
+pub fn errors(cfg: &ErrorsConfig) -> Result<Vec<ErrorCase>, PipelineError> {
+    let rows = read_oof(&cfg.oof)?;
+    let ins = Inspector::open(&cfg.index)?;
+    let mut wrong: Vec<&(String, [f64; 3], usize)> =
+        rows.iter().filter(|(_, p, y)| argmax(p) != *y).collect();
+    wrong.sort_by(|a, b| {
+        let (ca, cb) = (a.1[argmax(&a.1)], b.1[argmax(&b.1)]);
+        cb.total_cmp(&ca).then_with(|| a.0.cmp(&b.0))
+    });
+    wrong
+        .into_iter()
+        .take(cfg.n)
+        .map(|(id, p, y)| {
+            let row = ins.row_of(id, &cfg.index)?;
+            let m = &ins.meta[row];
+            let c = argmax(p);
+            Ok(ErrorCase {
+                id: id.clone(),
+                truth: CLASS_NAMES[*y],
+                prediction: *p,
+                predicted: CLASS_NAMES[c],
+                confidence: p[c],
+                prompt_start: m.prompt_start.clone(),
+                response_a_start: m.a_start.clone(),
+                response_a_chars: m.a_chars,
+                response_b_start: m.b_start.clone(),
+                response_b_chars: m.b_chars,
+                neighbours: ins.hits(ins.prompt_of(row), Some(row), cfg.k),
+            })
+        })
+        .collect()
+}

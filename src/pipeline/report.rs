@@ -1,0 +1,208 @@
+//! The evaluation report: `metrics.json` and a self-contained `report.html`
+//! with SVG plots drawn by poloto (reliability per class, log loss by
+//! segment next to the baselines, the predicted-probability histogram).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use poloto::build;
+
+use crate::pipeline::evaluate::EvalReport;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot write report {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot draw the {chart} chart")]
+    Draw {
+        chart: &'static str,
+        #[source]
+        source: std::fmt::Error,
+    },
+}
+
+/// Write `metrics.json` and `report.html` into `dir` (created if needed),
+/// each through a temporary file and a rename.
+pub fn write_report(dir: &Path, r: &EvalReport) -> Result<(), ReportError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| ReportError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let mut json = serde_json::to_string_pretty(r).expect("report serialises");
+    json.push('\n');
+    atomic_write(&dir.join("metrics.json"), json.as_bytes()).map_err(io(&dir.join("metrics.json")))?;
+    let html = render_html(r)?;
+    atomic_write(&dir.join("report.html"), html.as_bytes()).map_err(io(&dir.join("report.html")))?;
+    Ok(())
+}
+
+fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let parent = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
+    let _pending = crate::cleanup::Pending::register(tmp.path());
+    std::io::Write::write_all(&mut tmp, bytes)?;
+    crate::cleanup::make_readable(tmp.path())?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+type Series = (String, Kind, Vec<[f64; 2]>);
+
+enum Kind {
+    Line,
+    Scatter,
+    Histogram,
+}
+
+/// One poloto chart as an SVG string; `bounds` pins the axes' ranges.
+fn chart(
+    name: &'static str,
+    labels: (&str, &str, &str),
+    series: Vec<Series>,
+    bounds: ([f64; 2], [f64; 2]),
+) -> Result<String, ReportError> {
+    let plots: Vec<_> = series
+        .into_iter()
+        .map(|(n, kind, pts)| {
+            let p = build::plot(n);
+            match kind {
+                Kind::Line => p.line(pts),
+                Kind::Scatter => p.scatter(pts),
+                Kind::Histogram => p.histogram(pts),
+            }
+        })
+        .collect();
+    let marks = build::markers(bounds.0, bounds.1);
+    poloto::frame_build()
+        .data(poloto::plots!(marks, plots))
+        .build_and_label(labels)
+        .append_to(poloto::header().light_theme())
+        .render_string()
+        .map_err(|source| ReportError::Draw { chart: name, source })
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+fn render_html(r: &EvalReport) -> Result<String, ReportError> {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>knnpref evaluation</title><style>\
+         body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}\
+         table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}\
+         th{{background:#f3f3f3}}td:first-child,th:first-child{{text-align:left}}\
+         .grid{{display:grid;grid-template-columns:1fr 1fr;gap:1em}}svg{{width:100%;height:auto}}\
+         .best{{font-weight:bold}}</style></head><body>\
+         <h1>knnpref evaluation</h1><p>{} rows, {}-fold cross-validation × {} repeat(s), seed {}. \
+         Every model ran in the same folds. Lower log loss is better; uniform guessing scores 1.0986.</p>",
+        r.rows, r.folds, r.repeats, r.seed
+    );
+    let best = r.models.iter().map(|m| m.log_loss).fold(f64::INFINITY, f64::min);
+    h.push_str("<h2>Models</h2><table><tr><th>model</th><th>log loss</th><th>± std (folds)</th><th>accuracy</th><th>ECE</th><th>Δ vs length-only [95% CI]</th></tr>");
+    for m in &r.models {
+        let diff = m
+            .vs_length_only
+            .map_or("—".to_string(), |d| format!("{:+.4} [{:+.4}, {:+.4}]", d.mean, d.low, d.high));
+        let class = if m.log_loss == best { " class=\"best\"" } else { "" };
+        let _ = write!(
+            h,
+            "<tr{class}><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{diff}</td></tr>",
+            esc(&m.name),
+            m.log_loss,
+            m.log_loss_std,
+            m.accuracy,
+            m.ece
+        );
+    }
+    h.push_str("</table>");
+
+    h.push_str("<h2>Log loss by segment</h2><table><tr><th>segment</th><th>rows</th>");
+    for m in &r.models {
+        let _ = write!(h, "<th>{}</th>", esc(&m.name));
+    }
+    h.push_str("</tr>");
+    for s in &r.segments {
+        let _ = write!(h, "<tr><td>{}: {}</td><td>{}</td>", esc(&s.family), esc(&s.segment), s.rows);
+        for l in &s.log_loss {
+            let _ = write!(h, "<td>{l:.4}</td>");
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</table>");
+    h.push_str(&segment_chart(r)?);
+
+    h.push_str("<h2>Reliability (out-of-fold)</h2><p>Mean predicted probability against the observed frequency, 10 bins per class; the diagonal is perfect calibration.</p><div class=\"grid\">");
+    for class in ["model_a", "model_b", "tie"] {
+        let mut series: Vec<Series> = vec![("perfect".into(), Kind::Line, vec![[0.0, 0.0], [1.0, 1.0]])];
+        for rel in r.reliability.iter().filter(|x| x.class == class) {
+            let pts = rel.bins.iter().map(|b| [b.predicted, b.observed]).collect();
+            series.push((rel.model.clone(), Kind::Line, pts));
+        }
+        let title = format!("P({class})");
+        h.push_str(&chart(
+            "reliability",
+            (&title, "predicted", "observed"),
+            series,
+            ([0.0, 1.0], [0.0, 1.0]),
+        )?);
+    }
+    h.push_str(&histogram_chart(r)?);
+    h.push_str("</div></body></html>\n");
+    Ok(h)
+}
+
+/// Log loss per segment, models side by side (segments on the x axis).
+fn segment_chart(r: &EvalReport) -> Result<String, ReportError> {
+    let series: Vec<Series> = r
+        .models
+        .iter()
+        .enumerate()
+        .map(|(v, m)| {
+            let pts = r.segments.iter().enumerate().map(|(i, s)| [i as f64 + 1.0, s.log_loss[v]]).collect();
+            (m.name.clone(), Kind::Scatter, pts)
+        })
+        .collect();
+    let lo = r.segments.iter().flat_map(|s| s.log_loss.iter().copied()).fold(f64::INFINITY, f64::min);
+    let hi = r.segments.iter().flat_map(|s| s.log_loss.iter().copied()).fold(0.0, f64::max);
+    let legend: Vec<String> =
+        r.segments.iter().enumerate().map(|(i, s)| format!("{}={}", i + 1, esc(&s.segment))).collect();
+    let svg = chart(
+        "segments",
+        ("log loss by segment", "segment", "log loss"),
+        series,
+        ([0.0, r.segments.len() as f64 + 1.0], [(lo - 0.02).max(0.0), hi + 0.02]),
+    )?;
+    Ok(format!("{svg}<p><small>segments: {}</small></p>", legend.join(", ")))
+}
+
+/// Histogram of knnpref's out-of-fold probabilities per class.
+fn histogram_chart(r: &EvalReport) -> Result<String, ReportError> {
+    let knn = r.oof.len() - 1;
+    let bins = 20;
+    let series: Vec<Series> = ["model_a", "model_b", "tie"]
+        .iter()
+        .enumerate()
+        .map(|(c, name)| {
+            let mut counts = vec![0.0; bins];
+            for p in &r.oof[knn] {
+                counts[((p[c] * bins as f64) as usize).min(bins - 1)] += 1.0;
+            }
+            let pts = counts.iter().enumerate().map(|(b, &n)| [b as f64 / bins as f64, n]).collect();
+            (format!("P({name})"), Kind::Histogram, pts)
+        })
+        .collect();
+    let top = series.iter().flat_map(|s| s.2.iter().map(|p| p[1])).fold(1.0, f64::max);
+    chart(
+        "histogram",
+        ("knnpref predicted probabilities", "probability", "rows"),
+        series,
+        ([0.0, 1.0], [0.0, top * 1.05]),
+    )
+}
