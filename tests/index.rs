@@ -84,3 +84,68 @@ fn missing_runtime_says_to_run_setup() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("scripts/setup.sh"), "{err}");
 }
+
+/// Real rows with their winner columns rewritten by `edit(row_index, record)`.
+fn edited_train(
+    dir: &std::path::Path,
+    name: &str,
+    n: usize,
+    edit: impl Fn(usize, &mut Vec<String>),
+) -> std::path::PathBuf {
+    let src = train_subset(dir, &format!("src-{name}"), 0..n);
+    let mut r = csv::Reader::from_path(&src).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    let rows: Vec<Vec<String>> = r
+        .records()
+        .enumerate()
+        .map(|(i, rec)| {
+            let mut v: Vec<String> = rec.unwrap().iter().map(String::from).collect();
+            edit(i, &mut v);
+            v
+        })
+        .collect();
+    let h: Vec<&str> = header.iter().map(String::as_str).collect();
+    write_csv(&dir.join(name), &h, &rows)
+}
+
+#[test]
+fn float_labels_are_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = edited_train(dir.path(), "float.csv", 40, |_, v| {
+        for cell in &mut v[6..9] {
+            *cell = format!("{}.0", cell);
+        }
+    });
+    let out = dir.path().join("idx");
+    run_ok(&["index", "--train", train.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(out.join("manifest.json").is_file());
+}
+
+#[test]
+fn bad_labels_and_duplicate_ids_name_the_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let two_winners = edited_train(dir.path(), "two.csv", 40, |i, v| {
+        if i == 6 {
+            v[6] = "1".into();
+            v[7] = "1".into();
+            v[8] = "0".into();
+        }
+    });
+    let out = dir.path().join("idx");
+    let (code, err) =
+        run_err(&["index", "--train", two_winners.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("row 7: winner columns must hold exactly one 1"), "{err}");
+    let dup = edited_train(dir.path(), "dup.csv", 40, |i, v| {
+        if i == 9 {
+            v[0] = "30192".into();
+        }
+        if i == 2 {
+            v[0] = "30192".into();
+        }
+    });
+    let (code, err) = run_err(&["index", "--train", dup.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("row 10: id `30192` already appears in row 3"), "{err}");
+    assert!(!out.exists());
+}

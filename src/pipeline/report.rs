@@ -182,7 +182,8 @@ fn segment_chart(r: &EvalReport) -> Result<String, ReportError> {
     Ok(format!("{svg}<p><small>segments: {}</small></p>", legend.join(", ")))
 }
 
-/// Histogram of knnpref's out-of-fold probabilities per class.
+/// Histogram of knnpref's out-of-fold probabilities per class, drawn as
+/// one line per class so that no class hides another.
 fn histogram_chart(r: &EvalReport) -> Result<String, ReportError> {
     let knn = r.oof.len() - 1;
     let bins = 20;
@@ -195,7 +196,7 @@ fn histogram_chart(r: &EvalReport) -> Result<String, ReportError> {
                 counts[((p[c] * bins as f64) as usize).min(bins - 1)] += 1.0;
             }
             let pts = counts.iter().enumerate().map(|(b, &n)| [b as f64 / bins as f64, n]).collect();
-            (format!("P({name})"), Kind::Histogram, pts)
+            (format!("P({name})"), Kind::Line, pts)
         })
         .collect();
     let top = series.iter().flat_map(|s| s.2.iter().map(|p| p[1])).fold(1.0, f64::max);

@@ -18,6 +18,10 @@ fn permuting_test_rows_permutes_the_submission() {
     let (o1, o2) = (d.path().join("s1.csv"), d.path().join("s2.csv"));
     let (ids1, p1) = predict_ok(&forward, &o1, &["--no-cache"]);
     let (mut ids2, mut p2) = predict_ok(&backward, &o2, &["--no-cache"]);
+    // The same input twice gives a byte-identical submission.
+    let o3 = d.path().join("s3.csv");
+    predict_ok(&forward, &o3, &["--no-cache"]);
+    assert_eq!(std::fs::read(&o1).unwrap(), std::fs::read(&o3).unwrap());
     ids2.reverse();
     p2.reverse();
     assert_eq!(ids1, ids2);
