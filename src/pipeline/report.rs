@@ -56,7 +56,6 @@ type Series = (String, Kind, Vec<[f64; 2]>);
 enum Kind {
     Line,
     Scatter,
-    Histogram,
 }
 
 /// One poloto chart as an SVG string; `bounds` pins the axes' ranges.
@@ -73,7 +72,6 @@ fn chart(
             match kind {
                 Kind::Line => p.line(pts),
                 Kind::Scatter => p.scatter(pts),
-                Kind::Histogram => p.histogram(pts),
             }
         })
         .collect();
