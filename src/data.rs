@@ -133,7 +133,7 @@ pub enum DataError {
     MissingColumn { path: PathBuf, column: &'static str, found: String },
     #[error("{path}: is empty or has a header but no data rows")]
     Empty { path: PathBuf },
-    #[error("{path}: row {row}, column `{column}`: {source}")]
+    #[error("{path}: row {row}, column `{column}`")]
     Turns {
         path: PathBuf,
         row: usize,
