@@ -146,6 +146,9 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
                     oof[v][i] = p;
                 }
             }
+            if !cfg.embed.progress {
+                continue;
+            }
             eprintln!(
                 "repeat {}/{repeats}, fold {}/{}: {}",
                 r + 1,

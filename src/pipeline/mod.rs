@@ -139,7 +139,9 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
     let labels = data.labels().ok_or_else(|| PipelineError::Unlabelled { path: cfg.train.clone() })?;
     let mut embedder = Embedder::open(&cfg.embed.config(None))?;
     let train = Encoded::encode(&mut embedder, &data.battles, "train")?;
+    let spinner = stage_spinner(cfg.embed.progress, "fitting: neighbour features, head selection by CV, temperature");
     let (model, oof) = Model::fit(&cfg.params, &train, &labels)?;
+    spinner.finish_and_clear();
     let meta = data
         .battles
         .iter()
@@ -179,6 +181,21 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
     };
     IndexFolder { manifest, train, labels, meta, learned }.save(&cfg.out)?;
     Ok(summary)
+}
+
+/// A spinner on stderr for a stage without a natural count (hidden when quiet).
+pub(crate) fn stage_spinner(show: bool, what: &str) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }
 
 /// Open the index and the embedder it was built with, refusing a mismatch.
