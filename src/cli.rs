@@ -42,6 +42,8 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Show the most confidently wrong out-of-fold predictions and their neighbours.
     Errors(ErrorsArgs),
+    /// Write synthetic Kaggle-format battles, for speed and scale tests only (never accuracy).
+    Synth(SynthArgs),
 }
 
 #[derive(Debug, Args)]
@@ -187,6 +189,30 @@ impl ErrorsArgs {
     pub fn config(&self) -> Result<ErrorsConfig, ArgError> {
         existing_file("--oof", &self.oof)?;
         Ok(ErrorsConfig { index: self.index.clone(), oof: self.oof.clone(), n: self.n, k: self.k })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Number of battles.
+    #[arg(long, default_value_t = 5000)]
+    pub rows: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Share of multi-turn battles.
+    #[arg(long, default_value_t = 0.1)]
+    pub multi_turn: f64,
+    /// CSV file to write.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+impl SynthArgs {
+    pub fn params(&self) -> Result<knnpref::synth::SynthParams, ArgError> {
+        if !(0.0..=1.0).contains(&self.multi_turn) {
+            return Err(arg_err("--multi-turn", "must be between 0 and 1"));
+        }
+        Ok(knnpref::synth::SynthParams { rows: self.rows, seed: self.seed, multi_turn: self.multi_turn })
     }
 }
 

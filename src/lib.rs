@@ -15,3 +15,4 @@ pub mod jsonlist;
 pub mod parquet_io;
 pub mod pipeline;
 pub mod rand;
+pub mod synth;

@@ -53,7 +53,7 @@ fn run() -> anyhow::Result<ExitCode> {
         cli::Command::Predict(a) => a.embed.threads,
         cli::Command::Similar(a) => a.embed.threads,
         cli::Command::Evaluate(a) => a.embed.threads,
-        cli::Command::Errors(_) => None,
+        cli::Command::Errors(_) | cli::Command::Synth(_) => None,
     };
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or_else(cli::default_threads).max(1))
@@ -103,6 +103,15 @@ fn run() -> anyhow::Result<ExitCode> {
             } else {
                 print_eval(&mut out, &r)?;
             }
+        }
+        cli::Command::Synth(args) => {
+            knnpref::synth::write_synthetic(&args.out, args.params()?)?;
+            writeln!(
+                out,
+                "wrote {} synthetic battles to {} (for speed tests only)",
+                args.rows,
+                args.out.display()
+            )?;
         }
         cli::Command::Errors(args) => {
             let cases = pipeline::errors(&args.config()?)?;

@@ -139,7 +139,8 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
     let labels = data.labels().ok_or_else(|| PipelineError::Unlabelled { path: cfg.train.clone() })?;
     let mut embedder = Embedder::open(&cfg.embed.config(None))?;
     let train = Encoded::encode(&mut embedder, &data.battles, "train")?;
-    let spinner = stage_spinner(cfg.embed.progress, "fitting: neighbour features, head selection by CV, temperature");
+    let spinner =
+        stage_spinner(cfg.embed.progress, "fitting: neighbour features, head selection by CV, temperature");
     let (model, oof) = Model::fit(&cfg.params, &train, &labels)?;
     spinner.finish_and_clear();
     let meta = data
