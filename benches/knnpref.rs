@@ -6,7 +6,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use knnpref::embed::{default_model_dir, Device, EmbedConfig, Embedder};
 use knnpref::head::HeadParams;
 use knnpref::index::ann::{HnswParams, Search, VectorIndex};
-use knnpref::rand::SplitMix;
+use knnpref::rand::{unit_vectors, SplitMix};
 use ndarray::Array2;
 
 fn texts(n: usize) -> Vec<String> {
@@ -16,17 +16,6 @@ fn texts(n: usize) -> Vec<String> {
         .unwrap();
     let d = knnpref::data::read_battles(&path, knnpref::data::Labels::Required).unwrap();
     d.battles.iter().map(|b| b.response_a.join("\n\n")).collect()
-}
-
-fn unit_vectors(n: usize, dim: usize, seed: u64) -> Vec<f32> {
-    let mut rng = SplitMix::new(seed);
-    let mut out = Vec::with_capacity(n * dim);
-    for _ in 0..n {
-        let v: Vec<f32> = (0..dim).map(|_| rng.normal() as f32).collect();
-        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        out.extend(v.iter().map(|x| x / norm));
-    }
-    out
 }
 
 fn embedding(c: &mut Criterion) {

@@ -48,6 +48,18 @@ impl SplitMix {
     }
 }
 
+/// `n` random unit vectors of dimension `dim`, row-major (for tests and benches).
+pub fn unit_vectors(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+    let mut rng = SplitMix::new(seed);
+    let mut out = Vec::with_capacity(n * dim);
+    for _ in 0..n {
+        let v: Vec<f32> = (0..dim).map(|_| rng.normal() as f32).collect();
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        out.extend(v.iter().map(|x| x / norm));
+    }
+    out
+}
+
 /// Assign `n` rows to `k` folds of near-equal size, shuffled by `seed`.
 pub fn fold_assignment(n: usize, k: usize, seed: u64) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();

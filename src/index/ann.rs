@@ -150,21 +150,9 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 mod tests {
     use super::*;
 
-    /// Deterministic pseudo-random unit vectors.
-    fn vectors(n: usize, dim: usize, seed: u64) -> Vec<f32> {
-        let mut rng = crate::rand::SplitMix::new(seed);
-        let mut out = Vec::with_capacity(n * dim);
-        for _ in 0..n {
-            let v: Vec<f32> = (0..dim).map(|_| rng.normal() as f32).collect();
-            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-            out.extend(v.iter().map(|x| x / norm));
-        }
-        out
-    }
-
     #[test]
     fn exact_finds_itself_first() {
-        let data = vectors(200, 16, 1);
+        let data = crate::rand::unit_vectors(200, 16, 1);
         let idx = VectorIndex::build(data.clone(), 16, Search::Exact, HnswParams::default());
         for row in [0, 57, 199] {
             let hits = idx.search(&data[row * 16..(row + 1) * 16], 5);
@@ -177,8 +165,8 @@ mod tests {
     #[test]
     fn hnsw_recall_against_brute_force() {
         let dim = 32;
-        let data = vectors(3000, dim, 7);
-        let queries = vectors(100, dim, 8);
+        let data = crate::rand::unit_vectors(3000, dim, 7);
+        let queries = crate::rand::unit_vectors(100, dim, 8);
         let idx = VectorIndex::build(data, dim, Search::Hnsw, HnswParams::default());
         assert!(idx.is_hnsw());
         let k = 10;
@@ -194,7 +182,7 @@ mod tests {
     #[test]
     fn hnsw_build_is_deterministic() {
         let dim = 16;
-        let data = vectors(1500, dim, 3);
+        let data = crate::rand::unit_vectors(1500, dim, 3);
         let a = VectorIndex::build(data.clone(), dim, Search::Hnsw, HnswParams::default());
         let b = VectorIndex::build(data.clone(), dim, Search::Hnsw, HnswParams::default());
         for q in data.chunks_exact(dim).take(50) {
