@@ -33,7 +33,14 @@ const SETUP_HINT: &str = "run scripts/setup.sh (it installs into $KNNPREF_HOME, 
 pub enum EmbedError {
     #[error("ONNX Runtime library not found at {path}; {hint}")]
     RuntimeMissing { path: PathBuf, hint: &'static str },
-    #[error("cannot load ONNX Runtime from {path}; {hint}")]
+    #[error("cannot load ONNX Runtime from {path} (it must be version {ORT_VERSION}); {hint}")]
+    RuntimeOpen {
+        path: PathBuf,
+        hint: &'static str,
+        #[source]
+        source: ort::LoadDynamicError,
+    },
+    #[error("cannot start ONNX Runtime from {path}; {hint}")]
     RuntimeLoad {
         path: PathBuf,
         hint: &'static str,
@@ -115,7 +122,11 @@ fn environment() -> Result<ort::environment::Environment, EmbedError> {
     }
     let load_err =
         |source: ort::Error| EmbedError::RuntimeLoad { path: path.clone(), hint: SETUP_HINT, source };
-    let builder = ort::init_from(&path).map_err(|e| load_err(ort::Error::new(e.to_string())))?;
+    let builder = ort::init_from(&path).map_err(|source| EmbedError::RuntimeOpen {
+        path: path.clone(),
+        hint: SETUP_HINT,
+        source,
+    })?;
     let env = builder.with_name("knnpref").build().map_err(load_err)?;
     Ok(ENVIRONMENT.get_or_init(|| env).clone())
 }
