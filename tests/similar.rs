@@ -63,3 +63,11 @@ fn closed_stdout_pipe_exits_quietly() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(!err.contains("panicked") && !err.contains("error"), "{err}");
 }
+
+#[test]
+fn a_folder_without_manifest_is_not_an_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, err) = run_err(&["similar", "--index", dir.path().to_str().unwrap(), "--id", "1"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is not a knnpref index (no manifest.json)"), "{err}");
+}

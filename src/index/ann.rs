@@ -29,10 +29,12 @@ impl Default for HnswParams {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Search {
-    /// Exact below [`EXACT_BELOW`] vectors, HNSW above.
+    /// Exact below 20,000 vectors, HNSW above.
     #[default]
     Auto,
+    /// Dot product against every vector.
     Exact,
+    /// Approximate search in an HNSW graph (hnsw_rs).
     Hnsw,
 }
 
