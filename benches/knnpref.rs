@@ -18,6 +18,21 @@ fn texts(n: usize) -> Vec<String> {
     d.battles.iter().map(|b| b.response_a.join("\n\n")).collect()
 }
 
+/// Token ids and attention mask of `texts`, padded to the longest.
+fn padded_batch(tok: &tokenizers::Tokenizer, texts: &[String]) -> (Array2<i64>, Array2<i64>) {
+    let enc: Vec<_> = texts.iter().map(|t| tok.encode(t.as_str(), true).unwrap()).collect();
+    let len = enc.iter().map(|e| e.len().min(256)).max().unwrap_or(1);
+    let mut ids = Array2::<i64>::zeros((texts.len(), len));
+    let mut mask = Array2::<i64>::zeros((texts.len(), len));
+    for (r, e) in enc.iter().enumerate() {
+        for (c, &id) in e.get_ids().iter().take(len).enumerate() {
+            ids[[r, c]] = id as i64;
+            mask[[r, c]] = 1;
+        }
+    }
+    (ids, mask)
+}
+
 fn embedding(c: &mut Criterion) {
     let model_dir = default_model_dir(false);
     if !model_dir.join("model.onnx").is_file() {
@@ -39,12 +54,31 @@ fn embedding(c: &mut Criterion) {
     c.bench_function("tokenise 32 responses", |b| {
         b.iter(|| fitted.iter().map(|t| tokenizer.encode(t.as_str(), true).unwrap().len()).sum::<usize>())
     });
-    let mut group = c.benchmark_group("embed");
+    let mut group = c.benchmark_group("embed 32 responses");
     group.sample_size(10);
-    group.bench_function("32 responses (256 tokens)", |b| {
-        b.iter(|| embedder.embed(&fitted, "bench").unwrap())
+    group.bench_function("knnpref", |b| b.iter(|| embedder.embed(&fitted, "bench").unwrap()));
+    // The ceiling: ONNX Runtime alone on the same token batch, no tokenising or pooling.
+    let (ids, mask) = padded_batch(&tokenizer, &fitted);
+    let env = knnpref::embed::environment().unwrap();
+    let mut session = ort::session::Session::builder(&env)
+        .unwrap()
+        .with_intra_threads(2)
+        .unwrap()
+        .commit_from_file(cfg.model_dir.join("model.onnx"))
+        .unwrap();
+    group.bench_function("raw onnxruntime", |b| {
+        b.iter(|| {
+            let inputs = ort::inputs![
+                "input_ids" => ort::value::Value::from_array(ids.clone()).unwrap(),
+                "attention_mask" => ort::value::Value::from_array(mask.clone()).unwrap(),
+                "token_type_ids" => ort::value::Value::from_array(Array2::<i64>::zeros(ids.dim())).unwrap(),
+            ];
+            session.run(inputs).unwrap().len()
+        })
     });
     group.finish();
+    let real: usize = mask.iter().filter(|&&m| m == 1).count();
+    eprintln!("batch: {} texts, {} real tokens, {} padded slots", fitted.len(), real, mask.len());
 }
 
 fn search(c: &mut Criterion) {

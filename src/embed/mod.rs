@@ -112,7 +112,9 @@ pub fn runtime_library() -> PathBuf {
 
 static ENVIRONMENT: OnceLock<ort::environment::Environment> = OnceLock::new();
 
-fn environment() -> Result<ort::environment::Environment, EmbedError> {
+/// The process's ONNX Runtime environment, loading the library on first use
+/// (shared by knnpref's sessions and by benches that run ONNX Runtime raw).
+pub fn environment() -> Result<ort::environment::Environment, EmbedError> {
     if let Some(env) = ENVIRONMENT.get() {
         return Ok(env.clone());
     }
