@@ -50,7 +50,9 @@ fn embedding(c: &mut Criterion) {
     let mut embedder = Embedder::open(&cfg).unwrap();
     let raw = texts(32);
     let fitted: Vec<String> = raw.iter().map(|t| embedder.fit(std::slice::from_ref(t))).collect();
-    let tokenizer = tokenizers::Tokenizer::from_file(cfg.model_dir.join("tokenizer.json")).unwrap();
+    // tokenizer.json truncates at 128 tokens; knnpref feeds up to 256.
+    let mut tokenizer = tokenizers::Tokenizer::from_file(cfg.model_dir.join("tokenizer.json")).unwrap();
+    tokenizer.with_truncation(None).unwrap();
     c.bench_function("tokenise 32 responses", |b| {
         b.iter(|| fitted.iter().map(|t| tokenizer.encode(t.as_str(), true).unwrap().len()).sum::<usize>())
     });
