@@ -5,7 +5,6 @@
 //! turns and lone surrogate escapes) and the one-hot winner columns. Every
 //! problem is reported with the file, the 1-based data row and the column.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::jsonlist::{parse_turns, TurnsError};
@@ -156,7 +155,7 @@ const LABEL_COLUMNS: [&str; 3] = ["winner_model_a", "winner_model_b", "winner_ti
 pub fn read_battles(path: &Path, labels: Labels) -> Result<Dataset, DataError> {
     let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
     let (columns, rows) =
-        if is_parquet { crate::parquet_io::read_raw_rows(path, &ALL_COLUMNS)? } else { read_csv_rows(path)? };
+        if is_parquet { crate::parquet_io::read_raw_rows(path)? } else { read_csv_rows(path)? };
     assemble(path, labels, &columns, rows)
 }
 
@@ -333,11 +332,6 @@ fn parse_label(path: &Path, row: usize, cells: [Option<String>; 3]) -> Result<La
         });
     }
     Ok(Label::from_index(ones[0]))
-}
-
-/// Ids of a dataset as a set, for quick membership tests.
-pub fn id_set(battles: &[Battle]) -> HashSet<&str> {
-    battles.iter().map(|b| b.id.as_str()).collect()
 }
 
 #[cfg(test)]

@@ -13,11 +13,8 @@ use parquet::arrow::ArrowWriter;
 
 use crate::data::{locate_columns, DataError, RawRowCells};
 
-/// Read the named string-like columns of a Parquet battles file as raw cells.
-pub(crate) fn read_raw_rows(
-    path: &Path,
-    _wanted: &[&str],
-) -> Result<(Vec<String>, Vec<RawRowCells>), DataError> {
+/// Read the knnpref columns of a Parquet battles file as raw string cells.
+pub(crate) fn read_raw_rows(path: &Path) -> Result<(Vec<String>, Vec<RawRowCells>), DataError> {
     let pq_err = |source| DataError::Parquet { path: path.to_owned(), source };
     let file = std::fs::File::open(path).map_err(|source| DataError::Io { path: path.to_owned(), source })?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err)?;

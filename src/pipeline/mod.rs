@@ -90,8 +90,9 @@ impl EmbedOptions {
     fn config(&self, fallback: Option<&str>) -> EmbedConfig {
         let model_dir = match (&self.model_dir, fallback) {
             (Some(d), _) => d.clone(),
-            (None, Some(id)) => crate::embed::knnpref_home().join("models").join(id),
-            (None, None) => default_model_dir(self.quantized),
+            // An explicit --quantized wins, so a mismatch with the index is reported.
+            (None, Some(id)) if !self.quantized => crate::embed::knnpref_home().join("models").join(id),
+            (None, _) => default_model_dir(self.quantized),
         };
         EmbedConfig {
             model_dir,
@@ -136,7 +137,7 @@ fn start_of(turns: &[String], n: usize) -> String {
 /// Build an index folder from a labelled training file.
 pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
     let data = read_battles(&cfg.train, Labels::Required)?;
-    let labels = data.labels().ok_or_else(|| PipelineError::Unlabelled { path: cfg.train.clone() })?;
+    let labels = require_labels(&data)?;
     let mut embedder = Embedder::open(&cfg.embed.config(None))?;
     let train = Encoded::encode(&mut embedder, &data.battles, "train")?;
     let spinner =
