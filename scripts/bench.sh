@@ -19,7 +19,7 @@ mkdir -p "$work/home"; ln -s "$home/lib" "$work/home/lib"; ln -s "$home/models" 
 
 measure() { # label command... ; prints "seconds peak_MiB"
   /usr/bin/time -f "%e %M" -o "$work/t" "$@" > /dev/null 2> "$work/err" || { cat "$work/err" >&2; exit 1; }
-  awk '{printf "%.1f %.0f", $1, $2/1024}' "$work/t"
+  awk '{printf "%.1f %.0f\n", $1, $2/1024}' "$work/t"
 }
 
 "$bin" synth --rows 1000 --seed 99 --out "$work/test.csv" > /dev/null
