@@ -86,10 +86,6 @@ impl VectorIndex {
         self.hnsw.is_some()
     }
 
-    pub fn vector(&self, row: usize) -> &[f32] {
-        &self.data[row * self.dim..(row + 1) * self.dim]
-    }
-
     /// The `k` most similar rows to `query`, most similar first.
     pub fn search(&self, query: &[f32], k: usize) -> Vec<Hit> {
         let k = k.min(self.len());

@@ -46,9 +46,9 @@ pub struct SimilarResult {
 
 /// A loaded index with its neighbour search, for look-ups by row or vector.
 struct Inspector {
+    manifest: crate::index::Manifest,
     folder_ids: Vec<String>,
     meta: Vec<crate::index::BattleMeta>,
-    labels: Vec<crate::data::Label>,
     prompts: Vec<f32>,
     dim: usize,
     model: Model,
@@ -57,11 +57,11 @@ struct Inspector {
 impl Inspector {
     fn open(dir: &std::path::Path) -> Result<Inspector, PipelineError> {
         let folder = IndexFolder::load(dir)?;
-        let model = Model::assemble(folder.learned, &folder.train, folder.labels.clone());
+        let model = Model::assemble(folder.learned, &folder.train, folder.labels);
         Ok(Inspector {
+            manifest: folder.manifest,
             folder_ids: folder.train.ids,
             meta: folder.meta,
-            labels: folder.labels,
             prompts: folder.train.prompt,
             dim: folder.train.dim,
             model,
@@ -93,7 +93,7 @@ impl Inspector {
                     rank: rank + 1,
                     id: self.folder_ids[h.row].clone(),
                     similarity: h.sim,
-                    vote: self.labels[h.row].name(),
+                    vote: self.model.labels[h.row].name(),
                     prompt_start: m.prompt_start.clone(),
                     response_a_start: m.a_start.clone(),
                     response_a_chars: m.a_chars,
@@ -107,22 +107,22 @@ impl Inspector {
 
 /// The training battles whose prompts are nearest to a query.
 pub fn similar(cfg: &SimilarConfig) -> Result<SimilarResult, PipelineError> {
-    let manifest = IndexFolder::read_manifest(&cfg.index)?;
     let ins = Inspector::open(&cfg.index)?;
+    let manifest = &ins.manifest;
     match &cfg.query {
         Query::Id(id) => {
             let row = ins.row_of(id, &cfg.index)?;
             let m = &ins.meta[row];
             Ok(SimilarResult {
                 query: m.prompt_start.clone(),
-                truth: Some(ins.labels[row].name()),
+                truth: Some(ins.model.labels[row].name()),
                 prediction: Some(m.oof),
                 hits: ins.hits(ins.prompt_of(row), Some(row), cfg.k),
             })
         }
         Query::Text(text) => {
             let ecfg = cfg.embed.config(Some(&manifest.model.id));
-            IndexFolder::check_model(&manifest, &cfg.index, &model_info(&ecfg.model_dir)?)?;
+            IndexFolder::check_model(manifest, &cfg.index, &model_info(&ecfg.model_dir)?)?;
             let mut embedder = Embedder::open(&EmbedConfig { progress: false, ..ecfg })?;
             let fitted = embedder.fit(std::slice::from_ref(text));
             let vector = embedder.embed(&[fitted], "query")?;
