@@ -42,7 +42,9 @@ fn embedding(c: &mut Criterion) {
     let cfg = EmbedConfig {
         model_dir,
         threads: 2,
+        sessions: 1,
         batch_size: 32,
+        max_tokens: None,
         device: Device::Cpu,
         use_cache: false,
         progress: false,
@@ -50,9 +52,10 @@ fn embedding(c: &mut Criterion) {
     let mut embedder = Embedder::open(&cfg).unwrap();
     let raw = texts(32);
     let fitted: Vec<String> = raw.iter().map(|t| embedder.fit(std::slice::from_ref(t))).collect();
-    // tokenizer.json truncates at 128 tokens; knnpref feeds up to 256.
+    // tokenizer.json truncates and pads to 128 tokens; knnpref feeds up to 256, unpadded.
     let mut tokenizer = tokenizers::Tokenizer::from_file(cfg.model_dir.join("tokenizer.json")).unwrap();
     tokenizer.with_truncation(None).unwrap();
+    tokenizer.with_padding(None);
     c.bench_function("tokenise 32 responses", |b| {
         b.iter(|| fitted.iter().map(|t| tokenizer.encode(t.as_str(), true).unwrap().len()).sum::<usize>())
     });

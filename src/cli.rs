@@ -58,8 +58,16 @@ pub struct EmbedArgs {
     /// Worker threads for ONNX Runtime and feature work (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// ONNX Runtime sessions embedding batches side by side (the threads are
+    /// shared out among them).
+    #[arg(long, default_value_t = knnpref::embed::DEFAULT_SESSIONS, value_name = "N")]
+    pub sessions: usize,
+    /// Tokens per text, special tokens included (default: the model's 256).
+    /// Fewer is faster; `predict` and `similar` use the index's value.
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<usize>,
     /// Texts per inference batch.
-    #[arg(long, default_value_t = 32, value_name = "N")]
+    #[arg(long, default_value_t = knnpref::embed::DEFAULT_BATCH_SIZE, value_name = "N")]
     pub batch_size: usize,
     /// Execution provider.
     #[arg(long, value_enum, default_value_t = Device::Cpu)]
@@ -77,7 +85,7 @@ pub struct FitArgs {
     /// Neighbours per look-up.
     #[arg(short = 'k', long = "neighbours", default_value_t = 20, value_name = "N")]
     pub k: usize,
-    /// Nearest-neighbour search: exact below 20k battles under auto.
+    /// Nearest-neighbour search: under auto, exact below 200,000 vectors per index, HNSW above.
     #[arg(long, value_enum, default_value_t = Search::Auto)]
     pub search: Search,
     /// Drop the nearest-neighbour features (ablation).
@@ -233,6 +241,9 @@ impl EmbedArgs {
         if self.batch_size == 0 {
             return Err(arg_err("--batch-size", "must be at least 1"));
         }
+        if self.sessions == 0 {
+            return Err(arg_err("--sessions", "must be at least 1"));
+        }
         if self.threads == Some(0) {
             return Err(arg_err("--threads", "must be at least 1"));
         }
@@ -245,7 +256,9 @@ impl EmbedArgs {
             model_dir: self.model.clone(),
             quantized: self.quantized,
             threads: self.threads.unwrap_or_else(default_threads),
+            sessions: self.sessions,
             batch_size: self.batch_size,
+            max_tokens: self.max_tokens,
             device: self.device,
             use_cache: !self.no_cache,
             progress: !quiet,

@@ -65,6 +65,7 @@ fn run() -> anyhow::Result<ExitCode> {
             let cfg = args.config(quiet)?;
             let s = pipeline::build_index(&cfg)?;
             warn(&s.warnings);
+            embedding_line(quiet, &s.embedding);
             writeln!(
                 out,
                 "indexed {} battles into {}\ncross-validated log loss {:.4} (after temperature {:.3}: {:.4}); lambda {}, embedding-block scale {}",
@@ -81,6 +82,7 @@ fn run() -> anyhow::Result<ExitCode> {
             let cfg = args.config(quiet)?;
             let s = pipeline::predict(&cfg)?;
             warn(&s.warnings);
+            embedding_line(quiet, &s.embedding);
             writeln!(out, "wrote {} predictions to {}", s.rows, cfg.out.display())?;
         }
         cli::Command::Similar(args) => {
@@ -125,6 +127,22 @@ fn run() -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What embedding cost, on stderr: texts, tokens, speed, padding, cache hits.
+fn embedding_line(quiet: bool, s: &knnpref::embed::EmbedStats) {
+    if quiet {
+        return;
+    }
+    eprintln!(
+        "embedding: {} texts, {} tokens in {:.1} s ({:.0} tokens/s), padding {:.1}%; {} from the cache",
+        s.texts,
+        s.tokens,
+        s.seconds,
+        s.tokens_per_second(),
+        100.0 * s.padding_waste(),
+        s.cached
+    );
 }
 
 fn warn(warnings: &[String]) {

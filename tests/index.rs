@@ -149,3 +149,59 @@ fn bad_labels_and_duplicate_ids_name_the_row() {
     assert!(err.contains("row 10: id `30192` already appears in row 3"), "{err}");
     assert!(!out.exists());
 }
+
+#[test]
+fn max_tokens_is_recorded_used_by_predict_and_costs_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = train_subset(dir.path(), "train.csv", 300..360);
+    let index = dir.path().join("idx32");
+    // Without --quiet, so that the embedding cost line is printed.
+    let out = assert_cmd::Command::cargo_bin("knnpref")
+        .unwrap()
+        .args(["index", "--train", train.to_str().unwrap(), "--out", index.to_str().unwrap()])
+        .args(["--max-tokens", "32", "--no-cache", "--batch-size", "8", "--sessions", "2"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(index.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["model"]["max_tokens"], 32);
+    // "embedding: N texts, T tokens in S s (R tokens/s), padding P%; C from the cache"
+    let line = err.lines().find(|l| l.starts_with("embedding: ")).unwrap_or_else(|| panic!("{err}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let texts: usize = words[1].parse().unwrap();
+    let tokens: usize = words[3].parse().unwrap();
+    assert!(texts > 100 && texts <= 180, "{line}");
+    assert!(tokens <= texts * 32 && tokens >= texts * 3, "{line}");
+    let padding: f64 = words[11].trim_end_matches("%;").parse().unwrap();
+    assert!((0.0..100.0).contains(&padding), "{line}");
+
+    // predict embeds with the index's 32 tokens, and refuses another value.
+    let test = test_subset(dir.path(), "test.csv", 400..405, false);
+    let sub = dir.path().join("sub.csv");
+    assert_eq!(predict_with(&index, &test, &sub, &[]).0, 0);
+    assert_eq!(read_submission(&sub).0.len(), 5);
+    let (code, err) = predict_with(&index, &test, &dir.path().join("no.csv"), &["--max-tokens", "64"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("was built with --max-tokens 32"), "{err}");
+}
+
+#[test]
+fn max_tokens_outside_the_model_range_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = train_subset(dir.path(), "train.csv", 0..20);
+    let out = dir.path().join("idx");
+    let (code, err) = run_err(&[
+        "index",
+        "--train",
+        train.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--max-tokens",
+        "4096",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("--max-tokens 4096 is outside 8..=512"), "{err}");
+    assert!(!out.exists());
+}

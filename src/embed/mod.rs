@@ -11,7 +11,9 @@ mod fit;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, OnceLock};
+use std::time::Instant;
 
 use fastembed::{InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
 use rayon::prelude::*;
@@ -24,6 +26,9 @@ pub use fit::fit_turns;
 pub const ORT_VERSION: &str = "1.31.1";
 /// The default model folder name under `$KNNPREF_HOME/models`.
 pub const DEFAULT_MODEL: &str = "all-MiniLM-L6-v2";
+/// Sessions and batch size chosen by `benches/throughput.rs` on 2 cores.
+pub const DEFAULT_SESSIONS: usize = 2;
+pub const DEFAULT_BATCH_SIZE: usize = 4;
 /// The int8 variant selected by `--quantized`.
 pub const QUANTIZED_MODEL: &str = "all-MiniLM-L6-v2-int8";
 
@@ -72,6 +77,8 @@ pub enum EmbedError {
         #[source]
         source: fastembed::Error,
     },
+    #[error("--max-tokens {given} is outside 8..={limit}, the range model {dir} takes")]
+    MaxTokens { given: usize, limit: usize, dir: PathBuf },
     #[error("execution provider `{0}` is not available in this build; use --device cpu")]
     DeviceUnavailable(&'static str),
     #[error(transparent)]
@@ -149,21 +156,66 @@ pub struct ModelInfo {
 #[derive(Debug, Clone)]
 pub struct EmbedConfig {
     pub model_dir: PathBuf,
+    /// Cores given to ONNX Runtime, shared out among the sessions.
     pub threads: usize,
+    /// ONNX Runtime sessions running batches side by side, each with
+    /// `threads / sessions` intra-op threads. While one session runs the
+    /// model, another tokenises its next batch.
+    pub sessions: usize,
     pub batch_size: usize,
+    /// Tokens per text, special tokens included; `None`: the model's own
+    /// `max_seq_length`. Fewer tokens embed faster and see less of each text.
+    pub max_tokens: Option<usize>,
     pub device: Device,
     pub use_cache: bool,
     pub progress: bool,
 }
 
+/// What embedding has cost so far: the numbers behind the padding and
+/// throughput targets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct EmbedStats {
+    /// Texts run through the model (cache hits and duplicates excluded).
+    pub texts: usize,
+    /// Real tokens fed to the model, special tokens included.
+    pub tokens: u64,
+    /// Token slots the model computed: batch size × longest text, summed.
+    pub slots: u64,
+    /// Texts answered from the cache.
+    pub cached: usize,
+    /// Wall seconds spent in the model loop.
+    pub seconds: f64,
+}
+
+impl EmbedStats {
+    /// Share of computed slots that were padding.
+    pub fn padding_waste(&self) -> f64 {
+        if self.slots == 0 {
+            0.0
+        } else {
+            1.0 - self.tokens as f64 / self.slots as f64
+        }
+    }
+
+    /// Real tokens per second of the model loop.
+    pub fn tokens_per_second(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.tokens as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
 /// A loaded model with its tokenizer and cache.
 pub struct Embedder {
-    model: TextEmbedding,
+    sessions: Vec<TextEmbedding>,
     tokenizer: tokenizers::Tokenizer,
     info: ModelInfo,
     cache: Option<Cache>,
     batch_size: usize,
     progress: bool,
+    stats: EmbedStats,
 }
 
 fn read(dir: &Path, file: &'static str) -> Result<Vec<u8>, EmbedError> {
@@ -183,6 +235,15 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub fn model_info(dir: &Path) -> Result<ModelInfo, EmbedError> {
     let onnx = read(dir, "model.onnx")?;
     Ok(ModelInfo { id: model_id(dir), sha256: sha256_hex(&onnx), dim: 0, max_tokens: max_tokens(dir) })
+}
+
+/// `max_position_embeddings` from config.json, default 512.
+fn position_limit(dir: &Path) -> usize {
+    std::fs::read(dir.join("config.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["max_position_embeddings"].as_u64())
+        .map_or(512, |n| n as usize)
 }
 
 fn model_id(dir: &Path) -> String {
@@ -212,33 +273,51 @@ impl Embedder {
             special_tokens_map_file: read(dir, "special_tokens_map.json")?,
             tokenizer_config_file: read(dir, "tokenizer_config.json")?,
         };
-        let max_tokens = max_tokens(dir);
+        let limit = position_limit(dir);
+        let max_tokens = match cfg.max_tokens {
+            Some(given) if !(8..=limit).contains(&given) => {
+                return Err(EmbedError::MaxTokens { given, limit, dir: dir.clone() })
+            }
+            Some(given) => given,
+            None => max_tokens(dir).min(limit),
+        };
         let sha256 = sha256_hex(&onnx);
         let env = environment()?;
-        let user_model = UserDefinedEmbeddingModel::new(onnx, files).with_pooling(Pooling::Mean);
-        let options = InitOptionsUserDefined::new()
-            .with_environment(env)
-            .with_max_length(max_tokens)
-            .with_intra_threads(cfg.threads.max(1));
-        let mut model = TextEmbedding::try_new_from_user_defined(user_model, options)
-            .map_err(|source| EmbedError::Session { dir: dir.clone(), source })?;
+        let n_sessions = cfg.sessions.clamp(1, cfg.threads.max(1));
+        let mut sessions = Vec::with_capacity(n_sessions);
+        for s in 0..n_sessions {
+            // Share the cores out: 3 threads over 2 sessions gives 2 + 1.
+            let threads = (cfg.threads.max(1) + n_sessions - 1 - s) / n_sessions;
+            let user_model =
+                UserDefinedEmbeddingModel::new(onnx.clone(), files.clone()).with_pooling(Pooling::Mean);
+            let options = InitOptionsUserDefined::new()
+                .with_environment(env.clone())
+                .with_max_length(max_tokens)
+                .with_intra_threads(threads);
+            sessions.push(
+                TextEmbedding::try_new_from_user_defined(user_model, options)
+                    .map_err(|source| EmbedError::Session { dir: dir.clone(), source })?,
+            );
+        }
         let mut tokenizer = tokenizers::Tokenizer::from_bytes(&tok_bytes)
             .map_err(|source| EmbedError::Tokenizer { path: dir.join("tokenizer.json"), source })?;
         tokenizer.with_padding(None);
         tokenizer
             .with_truncation(None)
             .map_err(|source| EmbedError::Tokenizer { path: dir.join("tokenizer.json"), source })?;
-        let probe = model.embed(["dimension probe"], None).map_err(|source| EmbedError::Run { source })?;
+        let probe =
+            sessions[0].embed(["dimension probe"], None).map_err(|source| EmbedError::Run { source })?;
         let info = ModelInfo { id: model_id(dir), sha256, dim: probe[0].len(), max_tokens };
         let cache =
             if cfg.use_cache { Some(Cache::open(&knnpref_home().join("cache"), &info)?) } else { None };
         Ok(Embedder {
-            model,
+            sessions,
             tokenizer,
             info,
             cache,
             batch_size: cfg.batch_size.max(1),
             progress: cfg.progress,
+            stats: EmbedStats::default(),
         })
     }
 
@@ -246,10 +325,27 @@ impl Embedder {
         &self.info
     }
 
+    /// What embedding has cost since this embedder was opened.
+    pub fn stats(&self) -> EmbedStats {
+        self.stats
+    }
+
+    /// Token count of a text as the model sees it (special tokens included,
+    /// capped at the model's budget).
+    pub fn token_count(&self, text: &str) -> usize {
+        token_count(&self.tokenizer, text, self.info.max_tokens)
+    }
+
     /// Join turns into one model input, truncated to the model's token budget
     /// so that the last turn is kept whole in preference to earlier ones.
     pub fn fit(&self, turns: &[String]) -> String {
         fit_turns(&self.tokenizer, turns, self.info.max_tokens.saturating_sub(2))
+    }
+
+    /// [`Embedder::fit`] over many texts, on all worker threads.
+    pub fn fit_many(&self, texts: &[&[String]]) -> Vec<String> {
+        let (tokenizer, budget) = (&self.tokenizer, self.info.max_tokens.saturating_sub(2));
+        texts.par_iter().map(|turns| fit_turns(tokenizer, turns, budget)).collect()
     }
 
     /// Embed texts; returns row-major L2-normalised vectors, one per text.
@@ -277,19 +373,13 @@ impl Embedder {
             }
         }
         // Sort the remaining texts by token count so batches pad little.
-        let lengths: Vec<usize> = todo
-            .par_iter()
-            .map(|&u| {
-                self.tokenizer
-                    .encode(unique[u], true)
-                    .map_or(unique[u].len() / 4, |e| e.len())
-                    .min(self.info.max_tokens)
-            })
-            .collect();
+        let (tokenizer, max) = (&self.tokenizer, self.info.max_tokens);
+        let lengths: Vec<usize> = todo.par_iter().map(|&u| token_count(tokenizer, unique[u], max)).collect();
         // Order by (length, text) so that batch composition, and with it every
         // floating-point result, depends only on the set of texts.
         let mut order: Vec<usize> = (0..todo.len()).collect();
         order.sort_by(|&i, &j| (lengths[i], unique[todo[i]]).cmp(&(lengths[j], unique[todo[j]])));
+        let batches: Vec<&[usize]> = order.chunks(self.batch_size).collect();
         let total_tokens: u64 = lengths.iter().map(|&l| l as u64).sum();
         let bar = progress_bar(self.progress && !todo.is_empty(), total_tokens, what);
         bar.set_message(format!(
@@ -298,28 +388,64 @@ impl Embedder {
             unique.len() - todo.len(),
             texts.len() - unique.len()
         ));
-        for chunk in order.chunks(self.batch_size) {
-            let batch: Vec<&str> = chunk.iter().map(|&i| unique[todo[i]]).collect();
-            let out =
-                self.model.embed(&batch, Some(batch.len())).map_err(|source| EmbedError::Run { source })?;
-            let mut fresh = Vec::with_capacity(chunk.len());
-            for (&i, v) in chunk.iter().zip(&out) {
-                let u = todo[i];
-                vectors[u * dim..(u + 1) * dim].copy_from_slice(v);
-                fresh.push((keys[u], v.as_slice()));
-                bar.inc(lengths[i] as u64);
+        let started = Instant::now();
+        // Each session takes the next batch from a shared counter; results
+        // come back here, where they are stored, cached and counted.
+        let next = AtomicUsize::new(0);
+        let (tx, rx) = mpsc::channel::<Result<(usize, Vec<Vec<f32>>), EmbedError>>();
+        let cache = &mut self.cache;
+        let run = std::thread::scope(|scope| -> Result<(), EmbedError> {
+            for session in self.sessions.iter_mut() {
+                let (tx, next, batches, unique, todo) = (tx.clone(), &next, &batches, &unique, &todo);
+                scope.spawn(move || loop {
+                    let b = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(batch) = batches.get(b) else { break };
+                    let inputs: Vec<&str> = batch.iter().map(|&i| unique[todo[i]]).collect();
+                    let out = session
+                        .embed(&inputs, Some(inputs.len()))
+                        .map(|v| (b, v))
+                        .map_err(|source| EmbedError::Run { source });
+                    let failed = out.is_err();
+                    if tx.send(out).is_err() || failed {
+                        break;
+                    }
+                });
             }
-            if let Some(cache) = self.cache.as_mut() {
-                cache.put_batch(&fresh)?;
+            drop(tx);
+            for message in rx {
+                let (b, out) = message?;
+                let chunk = batches[b];
+                let mut fresh = Vec::with_capacity(chunk.len());
+                let longest = chunk.iter().map(|&i| lengths[i]).max().unwrap_or(0);
+                self.stats.slots += (longest * chunk.len()) as u64;
+                for (&i, v) in chunk.iter().zip(&out) {
+                    let u = todo[i];
+                    vectors[u * dim..(u + 1) * dim].copy_from_slice(v);
+                    fresh.push((keys[u], v.as_slice()));
+                    bar.inc(lengths[i] as u64);
+                }
+                if let Some(cache) = cache.as_mut() {
+                    cache.put_batch(&fresh)?;
+                }
             }
-        }
+            Ok(())
+        });
         bar.finish_and_clear();
+        run?;
+        self.stats.texts += todo.len();
+        self.stats.tokens += total_tokens;
+        self.stats.cached += unique.len() - todo.len();
+        self.stats.seconds += started.elapsed().as_secs_f64();
         let mut result = vec![0f32; texts.len() * dim];
         for (row, &u) in slots.iter().enumerate() {
             result[row * dim..(row + 1) * dim].copy_from_slice(&vectors[u * dim..(u + 1) * dim]);
         }
         Ok(result)
     }
+}
+
+fn token_count(tokenizer: &tokenizers::Tokenizer, text: &str, max: usize) -> usize {
+    tokenizer.encode(text, true).map_or(text.len() / 4, |e| e.len()).min(max)
 }
 
 /// A token-throughput progress bar on stderr (hidden when not wanted).
@@ -341,15 +467,76 @@ mod tests {
     use super::*;
 
     fn embedder(batch_size: usize) -> Embedder {
+        embedder_with(batch_size, 1, None).expect("the model is provisioned by scripts/setup.sh")
+    }
+
+    fn embedder_with(
+        batch_size: usize,
+        sessions: usize,
+        max_tokens: Option<usize>,
+    ) -> Result<Embedder, EmbedError> {
         Embedder::open(&EmbedConfig {
             model_dir: default_model_dir(false),
             threads: 2,
+            sessions,
             batch_size,
+            max_tokens,
             device: Device::Cpu,
             use_cache: false,
             progress: false,
         })
-        .expect("the model is provisioned by scripts/setup.sh")
+    }
+
+    fn sentences() -> Vec<String> {
+        (0..23)
+            .map(|i| format!("sentence {i} {}", "about preference data and answers ".repeat(i % 7)))
+            .collect()
+    }
+
+    #[test]
+    fn sessions_share_the_work_without_changing_vectors() {
+        let texts = sentences();
+        let mut one = embedder_with(4, 1, None).unwrap();
+        let mut two = embedder_with(4, 2, None).unwrap();
+        let (a, b) = (one.embed(&texts, "t").unwrap(), two.embed(&texts, "t").unwrap());
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+        }
+        assert_eq!(one.stats().tokens, two.stats().tokens);
+        assert_eq!(two.stats().texts, 23);
+    }
+
+    #[test]
+    fn stats_count_tokens_and_padding() {
+        let texts = sentences();
+        let mut single = embedder_with(1, 1, None).unwrap();
+        single.embed(&texts, "t").unwrap();
+        let s = single.stats();
+        assert_eq!(s.slots, s.tokens, "batches of one text have no padding");
+        let want: u64 = texts.iter().map(|t| single.token_count(t) as u64).sum();
+        assert_eq!(s.tokens, want);
+        let mut batched = embedder_with(8, 1, None).unwrap();
+        batched.embed(&texts, "t").unwrap();
+        let b = batched.stats();
+        assert_eq!(b.tokens, s.tokens);
+        assert!(b.slots > b.tokens && b.padding_waste() < 0.5, "{b:?}");
+        // A second call with the same texts embeds them again (no cache here).
+        batched.embed(&texts[..3], "t").unwrap();
+        assert_eq!(batched.stats().texts, 26);
+    }
+
+    #[test]
+    fn max_tokens_truncates_and_is_range_checked() {
+        let mut short = embedder_with(8, 1, Some(16)).unwrap();
+        assert_eq!(short.info().max_tokens, 16);
+        let long = "word ".repeat(100);
+        let fitted = short.fit(std::slice::from_ref(&long));
+        assert_eq!(short.token_count(&fitted), 16, "fit leaves room for the two special tokens");
+        short.embed(&[fitted], "t").unwrap();
+        for bad in [4, 4096] {
+            let err = embedder_with(8, 1, Some(bad)).err().expect("out of range");
+            assert!(err.to_string().contains(&format!("--max-tokens {bad} is outside 8..=512")), "{err}");
+        }
     }
 
     /// Reference values from the same ONNX graph run by Python onnxruntime

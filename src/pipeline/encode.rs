@@ -21,10 +21,11 @@ impl Encoded {
     /// texts are embedded once and batches are sorted across all of them.
     pub fn encode(embedder: &mut Embedder, battles: &[Battle], what: &str) -> Result<Encoded, EmbedError> {
         let n = battles.len();
-        let mut texts = Vec::with_capacity(3 * n);
-        texts.extend(battles.iter().map(|b| embedder.fit(&b.prompt)));
-        texts.extend(battles.iter().map(|b| embedder.fit(&b.response_a)));
-        texts.extend(battles.iter().map(|b| embedder.fit(&b.response_b)));
+        let mut turns: Vec<&[String]> = Vec::with_capacity(3 * n);
+        turns.extend(battles.iter().map(|b| b.prompt.as_slice()));
+        turns.extend(battles.iter().map(|b| b.response_a.as_slice()));
+        turns.extend(battles.iter().map(|b| b.response_b.as_slice()));
+        let texts = embedder.fit_many(&turns);
         let all = embedder.embed(&texts, what)?;
         let dim = embedder.info().dim;
         Ok(Encoded {

@@ -121,7 +121,7 @@ pub fn similar(cfg: &SimilarConfig) -> Result<SimilarResult, PipelineError> {
             })
         }
         Query::Text(text) => {
-            let ecfg = cfg.embed.config(Some(&manifest.model.id));
+            let ecfg = cfg.embed.config(Some(&manifest.model));
             IndexFolder::check_model(manifest, &cfg.index, &model_info(&ecfg.model_dir)?)?;
             let mut embedder = Embedder::open(&EmbedConfig { progress: false, ..ecfg })?;
             let fitted = embedder.fit(std::slice::from_ref(text));

@@ -16,7 +16,9 @@ pub(crate) mod submission;
 use std::path::{Path, PathBuf};
 
 use crate::data::{read_battles, DataError, Label, Labels};
-use crate::embed::{default_model_dir, model_info, Device, EmbedConfig, EmbedError, Embedder};
+use crate::embed::{
+    default_model_dir, model_info, Device, EmbedConfig, EmbedError, EmbedStats, Embedder, ModelInfo,
+};
 use crate::head::HeadError;
 use crate::index::{BattleMeta, IndexError, IndexFolder, Manifest, FORMAT_VERSION};
 use encode::Encoded;
@@ -51,6 +53,8 @@ pub enum PipelineError {
     BadOof { path: PathBuf, row: usize, why: String },
     #[error("{path}: every training row needs winner columns")]
     Unlabelled { path: PathBuf },
+    #[error("{dir} was built with --max-tokens {built}; predicting with {given} would mix embeddings of different texts (drop --max-tokens, or rebuild the index)")]
+    MaxTokensMismatch { dir: PathBuf, built: usize, given: usize },
     #[error("no training battle has id `{id}` in {index}")]
     UnknownId { id: String, index: PathBuf },
     #[error("cannot read {path}")]
@@ -80,24 +84,31 @@ pub struct EmbedOptions {
     pub model_dir: Option<PathBuf>,
     pub quantized: bool,
     pub threads: usize,
+    pub sessions: usize,
     pub batch_size: usize,
+    /// `None`: the model's default, or what the index was built with.
+    pub max_tokens: Option<usize>,
     pub device: Device,
     pub use_cache: bool,
     pub progress: bool,
 }
 
 impl EmbedOptions {
-    fn config(&self, fallback: Option<&str>) -> EmbedConfig {
+    fn config(&self, fallback: Option<&ModelInfo>) -> EmbedConfig {
         let model_dir = match (&self.model_dir, fallback) {
             (Some(d), _) => d.clone(),
             // An explicit --quantized wins, so a mismatch with the index is reported.
-            (None, Some(id)) if !self.quantized => crate::embed::knnpref_home().join("models").join(id),
+            (None, Some(built)) if !self.quantized => {
+                crate::embed::knnpref_home().join("models").join(&built.id)
+            }
             (None, _) => default_model_dir(self.quantized),
         };
         EmbedConfig {
             model_dir,
             threads: self.threads,
+            sessions: self.sessions,
             batch_size: self.batch_size,
+            max_tokens: self.max_tokens.or(fallback.map(|built| built.max_tokens)),
             device: self.device,
             use_cache: self.use_cache,
             progress: self.progress,
@@ -121,6 +132,7 @@ pub struct IndexSummary {
     pub lambda: f64,
     pub emb_scale: f64,
     pub temperature: f64,
+    pub embedding: EmbedStats,
     pub warnings: Vec<String>,
 }
 
@@ -166,6 +178,7 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
         lambda: learned.head_params.lambda,
         emb_scale: learned.head_params.emb_scale,
         temperature: learned.temperature.t,
+        embedding: embedder.stats(),
         warnings: data.warnings,
     };
     let manifest = Manifest {
@@ -206,9 +219,16 @@ pub(crate) fn open_index(
     embed: &EmbedOptions,
 ) -> Result<(IndexFolder, EmbedConfig), PipelineError> {
     let manifest = IndexFolder::read_manifest(dir)?;
-    let cfg = embed.config(Some(&manifest.model.id));
+    let cfg = embed.config(Some(&manifest.model));
     let given = model_info(&cfg.model_dir)?;
     IndexFolder::check_model(&manifest, dir, &given)?;
+    if let Some(given) = embed.max_tokens.filter(|&t| t != manifest.model.max_tokens) {
+        return Err(PipelineError::MaxTokensMismatch {
+            dir: dir.to_owned(),
+            built: manifest.model.max_tokens,
+            given,
+        });
+    }
     Ok((IndexFolder::load(dir)?, cfg))
 }
 
@@ -222,6 +242,7 @@ pub struct PredictConfig {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PredictSummary {
     pub rows: usize,
+    pub embedding: EmbedStats,
     pub warnings: Vec<String>,
 }
 
@@ -235,7 +256,7 @@ pub fn predict(cfg: &PredictConfig) -> Result<PredictSummary, PipelineError> {
     let model = Model::assemble(folder.learned, &folder.train, folder.labels);
     let probs = model.predict(&test);
     write_submission(&cfg.out, &test.ids, &probs)?;
-    Ok(PredictSummary { rows: test.len(), warnings: data.warnings })
+    Ok(PredictSummary { rows: test.len(), embedding: embedder.stats(), warnings: data.warnings })
 }
 
 /// Labels of a dataset, or an error naming the file.

@@ -8,6 +8,7 @@
 
 use ndarray::parallel::prelude::*;
 use ndarray::Array2;
+use rayon::iter::ParallelExtend;
 
 use crate::data::Label;
 use crate::features::{battle_features, FeatureSet, KnnParams, KnnValues, Votes};
@@ -189,27 +190,32 @@ impl Model {
             None => p.k,
         };
         let votes = Votes { labels: &self.labels, prior: self.learned.prior };
-        (0..q.len())
-            .into_par_iter()
-            .map(|i| {
+        let dim = q.dim;
+        // Search in blocks of rows: exact search runs as a matrix product per
+        // block, and the hit lists held at once stay bounded.
+        const BLOCK: usize = 8192;
+        let mut out = Vec::with_capacity(q.len());
+        for start in (0..q.len()).step_by(BLOCK) {
+            let end = (start + BLOCK).min(q.len());
+            let rows = |v: &'_ [f32]| v[start * dim..end * dim].to_vec();
+            let hits_p = self.prompt_ann.search_many(&rows(&q.prompt), fetch);
+            let hits_a = self.resp_ann.search_many(&rows(&q.a), fetch);
+            let hits_b = self.resp_ann.search_many(&rows(&q.b), fetch);
+            out.par_extend((start..end).into_par_iter().map(|i| {
                 let keep = |battle: usize| folds.is_none_or(|f| f[battle] != f[i]);
-                let hits_p: Vec<Hit> = self
-                    .prompt_ann
-                    .search(q.prompt_of(i), fetch)
-                    .into_iter()
-                    .filter(|h| keep(h.row))
-                    .collect();
-                let side = |v: &[f32]| {
-                    let hits: Vec<Hit> =
-                        self.resp_ann.search(v, fetch).into_iter().filter(|h| keep(h.row / 2)).collect();
+                let j = i - start;
+                let hits_p: Vec<Hit> = hits_p[j].iter().copied().filter(|h| keep(h.row)).collect();
+                let side = |hits: &[Hit]| {
+                    let hits: Vec<Hit> = hits.iter().copied().filter(|h| keep(h.row / 2)).collect();
                     votes.response(p, &hits)
                 };
                 let (prompt_tie, prompt_weight) = votes.prompt(p, &hits_p);
-                let (sa, ta, wa) = side(q.a_of(i));
-                let (sb, tb, wb) = side(q.b_of(i));
+                let (sa, ta, wa) = side(&hits_a[j]);
+                let (sb, tb, wb) = side(&hits_b[j]);
                 KnnValues { prompt_tie, prompt_weight, score: [sa, sb], tie: [ta, tb], weight: [wa, wb] }
-            })
-            .collect()
+            }));
+        }
+        out
     }
 
     /// Feature matrices for battles and for their A/B swaps.
