@@ -51,7 +51,25 @@ impl HeadParams {
 
     /// Fit on features `x`, their swaps `xs` (same rows, A/B exchanged) and labels.
     pub fn fit(&self, x: ArrayView2<f64>, xs: ArrayView2<f64>, y: &[Label]) -> Result<FittedHead, HeadError> {
-        self.check()?;
+        let mut heads = self.fit_path(&[self.lambda], x, xs, y)?;
+        Ok(heads.pop().expect("one head per lambda"))
+    }
+
+    /// One head per penalty in `lambdas`, returned in that order. The
+    /// standardisation is shared, and the fits run from the strongest
+    /// penalty down, each starting from the previous solution (a
+    /// warm-started regularisation path), which needs far fewer iterations
+    /// than fitting each penalty from zero.
+    pub fn fit_path(
+        &self,
+        lambdas: &[f64],
+        x: ArrayView2<f64>,
+        xs: ArrayView2<f64>,
+        y: &[Label],
+    ) -> Result<Vec<FittedHead>, HeadError> {
+        for &lambda in lambdas {
+            HeadParams { lambda, ..*self }.check()?;
+        }
         let n = x.nrows();
         if n == 0 || xs.nrows() != n || y.len() != n {
             return Err(HeadError::BadData {
@@ -60,35 +78,40 @@ impl HeadParams {
             });
         }
         let d = x.ncols();
-        let stacked = ndarray::concatenate(Axis(0), &[x, xs]).map_err(|_| HeadError::BadData {
+        let mut z = ndarray::concatenate(Axis(0), &[x, xs]).map_err(|_| HeadError::BadData {
             rows: n,
             why: "features and swapped features differ in width",
         })?;
-        let mean = stacked.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(d));
-        let mut scale = stacked.std_axis(Axis(0), 0.0).mapv(|s| if s > 1e-12 { 1.0 / s } else { 0.0 });
+        let mean = z.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(d));
+        let mut scale = z.std_axis(Axis(0), 0.0).mapv(|s| if s > 1e-12 { 1.0 / s } else { 0.0 });
         for j in self.scalar_len..d {
             scale[j] *= self.emb_scale;
         }
-        let z = standardise(stacked.view(), &mean, &scale);
+        standardise(&mut z, &mean, &scale);
         let labels: Vec<usize> =
             y.iter().map(|l| l.index()).chain(y.iter().map(|l| l.swapped().index())).collect();
-        let (w, b) = lbfgs_fit(z.view(), &labels, self.lambda, self.max_iter);
-        Ok(FittedHead {
-            mean: mean.to_vec(),
-            scale: scale.to_vec(),
-            weights: w.iter().copied().collect(),
-            bias: b,
-        })
+        let mut order: Vec<usize> = (0..lambdas.len()).collect();
+        order.sort_by(|&a, &b| lambdas[b].total_cmp(&lambdas[a]));
+        let mut theta = vec![0.0; d * 3 + 3];
+        let mut heads = vec![None; lambdas.len()];
+        for i in order {
+            theta = lbfgs_fit(z.view(), &labels, lambdas[i], self.max_iter, theta);
+            heads[i] = Some(FittedHead {
+                mean: mean.to_vec(),
+                scale: scale.to_vec(),
+                weights: theta[..d * 3].to_vec(),
+                bias: [theta[d * 3], theta[d * 3 + 1], theta[d * 3 + 2]],
+            });
+        }
+        Ok(heads.into_iter().map(|h| h.expect("every lambda is fitted")).collect())
     }
 }
 
-fn standardise(x: ArrayView2<f64>, mean: &Array1<f64>, scale: &Array1<f64>) -> Array2<f64> {
-    let mut z = x.to_owned();
+fn standardise(z: &mut Array2<f64>, mean: &Array1<f64>, scale: &Array1<f64>) {
     z.axis_iter_mut(Axis(0)).into_par_iter().for_each(|mut row| {
         row -= mean;
         row *= scale;
     });
-    z
 }
 
 /// A fitted head, serialisable into the index folder.
@@ -145,32 +168,54 @@ fn objective(z: ArrayView2<f64>, y: &[usize], lambda: f64, theta: &[f64]) -> (f6
     let n = z.nrows() as f64;
     let w = ArrayView2::from_shape((d, 3), &theta[..d * 3]).expect("theta has d*3+3 entries");
     let b = &theta[d * 3..];
-    let logits = z.dot(&w);
-    let mut resid = Array2::<f64>::zeros((z.nrows(), 3));
+    // Row blocks on all cores; each gives its loss and gradient, summed in
+    // block order so that the result does not depend on the thread count.
+    const BLOCK: usize = 2048;
+    let parts: Vec<(f64, Array2<f64>, [f64; 3])> = (0..z.nrows())
+        .step_by(BLOCK)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|start| {
+            let end = (start + BLOCK).min(z.nrows());
+            let zb = z.slice(ndarray::s![start..end, ..]);
+            let logits = zb.dot(&w);
+            let mut resid = Array2::<f64>::zeros((end - start, 3));
+            let mut loss = 0.0;
+            for (i, (lrow, mut rrow)) in logits.outer_iter().zip(resid.outer_iter_mut()).enumerate() {
+                let p = softmax([lrow[0] + b[0], lrow[1] + b[1], lrow[2] + b[2]]);
+                let yi = y[start + i];
+                loss -= p[yi].max(1e-300).ln();
+                for c in 0..3 {
+                    rrow[c] = p[c] - if c == yi { 1.0 } else { 0.0 };
+                }
+            }
+            let sums = resid.sum_axis(Axis(0));
+            (loss, zb.t().dot(&resid), [sums[0], sums[1], sums[2]])
+        })
+        .collect();
     let mut loss = 0.0;
-    for (i, (lrow, mut rrow)) in logits.outer_iter().zip(resid.outer_iter_mut()).enumerate() {
-        let p = softmax([lrow[0] + b[0], lrow[1] + b[1], lrow[2] + b[2]]);
-        loss -= p[y[i]].max(1e-300).ln();
+    let mut gw = Array2::<f64>::zeros((d, 3));
+    let mut gb = [0.0; 3];
+    for (l, g, s) in parts {
+        loss += l;
+        gw += &g;
         for c in 0..3 {
-            rrow[c] = p[c] - if c == y[i] { 1.0 } else { 0.0 };
+            gb[c] += s[c];
         }
     }
-    let gw = z.t().dot(&resid) / n;
-    let mut grad: Vec<f64> = gw.iter().copied().collect();
+    let mut grad: Vec<f64> = gw.iter().map(|g| g / n).collect();
     let mut penalty = 0.0;
     for (g, t) in grad.iter_mut().zip(&theta[..d * 3]) {
         *g += lambda * t;
         penalty += t * t;
     }
-    grad.extend(resid.sum_axis(Axis(0)).iter().map(|s| s / n));
+    grad.extend(gb.iter().map(|s| s / n));
     (loss / n + 0.5 * lambda * penalty, grad)
 }
 
 /// Limited-memory BFGS with a backtracking Armijo line search.
-fn lbfgs_fit(z: ArrayView2<f64>, y: &[usize], lambda: f64, max_iter: usize) -> (Array2<f64>, [f64; 3]) {
-    let d = z.ncols();
-    let dim = d * 3 + 3;
-    let mut theta = vec![0.0; dim];
+/// Starts from `theta` (weights then biases) and returns the solution.
+fn lbfgs_fit(z: ArrayView2<f64>, y: &[usize], lambda: f64, max_iter: usize, mut theta: Vec<f64>) -> Vec<f64> {
     let (mut f, mut g) = objective(z, y, lambda, &theta);
     let memory = 10;
     let mut s_hist: Vec<Vec<f64>> = Vec::new();
@@ -233,8 +278,7 @@ fn lbfgs_fit(z: ArrayView2<f64>, y: &[usize], lambda: f64, max_iter: usize) -> (
             break;
         }
     }
-    let w = Array2::from_shape_vec((d, 3), theta[..d * 3].to_vec()).expect("shape matches");
-    (w, [theta[d * 3], theta[d * 3 + 1], theta[d * 3 + 2]])
+    theta
 }
 
 /// Temperature scaling: p_T ∝ p^(1/T), with T fitted on out-of-fold predictions.
@@ -345,6 +389,27 @@ mod tests {
 
     fn params(lambda: f64) -> HeadParams {
         HeadParams { lambda, emb_scale: 1.0, scalar_len: 2, max_iter: 200 }
+    }
+
+    #[test]
+    fn warm_started_path_matches_separate_fits() {
+        let (x, xs, y) = toy(400, 11);
+        let lambdas = [0.01, 1.0, 0.1];
+        let path = params(1.0).fit_path(&lambdas, x.view(), xs.view(), &y).unwrap();
+        assert_eq!(path.len(), 3);
+        for (head, &lambda) in path.iter().zip(&lambdas) {
+            let alone = params(lambda).fit(x.view(), xs.view(), &y).unwrap();
+            let (p, q) = (head.predict_proba(x.view(), xs.view()), alone.predict_proba(x.view(), xs.view()));
+            for (a, b) in p.iter().zip(&q) {
+                for c in 0..3 {
+                    assert!((a[c] - b[c]).abs() < 1e-3, "lambda {lambda}: {a:?} vs {b:?}");
+                }
+            }
+        }
+        // Stronger penalties give smaller weights.
+        let norm = |h: &FittedHead| h.weights.iter().map(|w| w * w).sum::<f64>();
+        assert!(norm(&path[1]) < norm(&path[2]) && norm(&path[2]) < norm(&path[0]));
+        assert!(params(1.0).fit_path(&[0.1, -1.0], x.view(), xs.view(), &y).is_err());
     }
 
     #[test]

@@ -79,6 +79,8 @@ pub enum EmbedError {
     },
     #[error("--max-tokens {given} is outside 8..={limit}, the range model {dir} takes")]
     MaxTokens { given: usize, limit: usize, dir: PathBuf },
+    #[error("model {dir} outputs {output}-dimensional vectors but its config.json says hidden_size {config}; knnpref takes mean-pooled models without a projection head")]
+    Dimension { dir: PathBuf, config: usize, output: usize },
     #[error("execution provider `{0}` is not available in this build; use --device cpu")]
     DeviceUnavailable(&'static str),
     #[error(transparent)]
@@ -207,9 +209,19 @@ impl EmbedStats {
     }
 }
 
+/// What it takes to start the sessions when they are first needed.
+struct SessionPlan {
+    dir: PathBuf,
+    files: TokenizerFiles,
+    threads: usize,
+    sessions: usize,
+}
+
 /// A loaded model with its tokenizer and cache.
 pub struct Embedder {
+    /// Empty until something has to be embedded.
     sessions: Vec<TextEmbedding>,
+    plan: SessionPlan,
     tokenizer: tokenizers::Tokenizer,
     info: ModelInfo,
     cache: Option<Cache>,
@@ -235,6 +247,15 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub fn model_info(dir: &Path) -> Result<ModelInfo, EmbedError> {
     let onnx = read(dir, "model.onnx")?;
     Ok(ModelInfo { id: model_id(dir), sha256: sha256_hex(&onnx), dim: 0, max_tokens: max_tokens(dir) })
+}
+
+/// `hidden_size` from config.json, or 0 when it is not there.
+fn hidden_size(dir: &Path) -> usize {
+    std::fs::read(dir.join("config.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["hidden_size"].as_u64())
+        .map_or(0, |n| n as usize)
 }
 
 /// `max_position_embeddings` from config.json, default 512.
@@ -282,43 +303,74 @@ impl Embedder {
             None => max_tokens(dir).min(limit),
         };
         let sha256 = sha256_hex(&onnx);
-        let env = environment()?;
-        let n_sessions = cfg.sessions.clamp(1, cfg.threads.max(1));
-        let mut sessions = Vec::with_capacity(n_sessions);
-        for s in 0..n_sessions {
-            // Share the cores out: 3 threads over 2 sessions gives 2 + 1.
-            let threads = (cfg.threads.max(1) + n_sessions - 1 - s) / n_sessions;
-            let user_model =
-                UserDefinedEmbeddingModel::new(onnx.clone(), files.clone()).with_pooling(Pooling::Mean);
-            let options = InitOptionsUserDefined::new()
-                .with_environment(env.clone())
-                .with_max_length(max_tokens)
-                .with_intra_threads(threads);
-            sessions.push(
-                TextEmbedding::try_new_from_user_defined(user_model, options)
-                    .map_err(|source| EmbedError::Session { dir: dir.clone(), source })?,
-            );
-        }
+        drop(onnx);
+        // Load the runtime now, so that a missing library is reported before any work.
+        environment()?;
         let mut tokenizer = tokenizers::Tokenizer::from_bytes(&tok_bytes)
             .map_err(|source| EmbedError::Tokenizer { path: dir.join("tokenizer.json"), source })?;
         tokenizer.with_padding(None);
         tokenizer
             .with_truncation(None)
             .map_err(|source| EmbedError::Tokenizer { path: dir.join("tokenizer.json"), source })?;
-        let probe =
-            sessions[0].embed(["dimension probe"], None).map_err(|source| EmbedError::Run { source })?;
-        let info = ModelInfo { id: model_id(dir), sha256, dim: probe[0].len(), max_tokens };
-        let cache =
-            if cfg.use_cache { Some(Cache::open(&knnpref_home().join("cache"), &info)?) } else { None };
-        Ok(Embedder {
-            sessions,
+        let info = ModelInfo { id: model_id(dir), sha256, dim: hidden_size(dir), max_tokens };
+        let mut embedder = Embedder {
+            sessions: Vec::new(),
+            plan: SessionPlan {
+                dir: dir.clone(),
+                files,
+                threads: cfg.threads.max(1),
+                sessions: cfg.sessions.clamp(1, cfg.threads.max(1)),
+            },
             tokenizer,
             info,
-            cache,
+            cache: None,
             batch_size: cfg.batch_size.max(1),
             progress: cfg.progress,
             stats: EmbedStats::default(),
-        })
+        };
+        if embedder.info.dim == 0 {
+            // No hidden_size in config.json: ask the model.
+            embedder.start_sessions()?;
+        }
+        if cfg.use_cache {
+            embedder.cache = Some(Cache::open(&knnpref_home().join("cache"), &embedder.info)?);
+        }
+        Ok(embedder)
+    }
+
+    /// Create the ONNX Runtime sessions, on first need only: a run whose
+    /// texts are all cached never pays for them. The first session's output
+    /// width is checked against the dimension the cache and manifest use.
+    fn start_sessions(&mut self) -> Result<(), EmbedError> {
+        if !self.sessions.is_empty() {
+            return Ok(());
+        }
+        let plan = &self.plan;
+        let onnx = read(&plan.dir, "model.onnx")?;
+        let env = environment()?;
+        for s in 0..plan.sessions {
+            // Share the cores out: 3 threads over 2 sessions gives 2 + 1.
+            let threads = (plan.threads + plan.sessions - 1 - s) / plan.sessions;
+            let user_model =
+                UserDefinedEmbeddingModel::new(onnx.clone(), plan.files.clone()).with_pooling(Pooling::Mean);
+            let options = InitOptionsUserDefined::new()
+                .with_environment(env.clone())
+                .with_max_length(self.info.max_tokens)
+                .with_intra_threads(threads);
+            self.sessions.push(
+                TextEmbedding::try_new_from_user_defined(user_model, options)
+                    .map_err(|source| EmbedError::Session { dir: plan.dir.clone(), source })?,
+            );
+        }
+        let probe =
+            self.sessions[0].embed(["dimension probe"], None).map_err(|source| EmbedError::Run { source })?;
+        let dim = probe[0].len();
+        if self.info.dim == 0 {
+            self.info.dim = dim;
+        } else if dim != self.info.dim {
+            return Err(EmbedError::Dimension { dir: plan.dir.clone(), config: self.info.dim, output: dim });
+        }
+        Ok(())
     }
 
     pub fn info(&self) -> &ModelInfo {
@@ -371,6 +423,9 @@ impl Embedder {
                 Some(v) => vectors[u * dim..(u + 1) * dim].copy_from_slice(v),
                 None => todo.push(u),
             }
+        }
+        if !todo.is_empty() {
+            self.start_sessions()?;
         }
         // Sort the remaining texts by token count so batches pad little.
         let (tokenizer, max) = (&self.tokenizer, self.info.max_tokens);

@@ -29,6 +29,16 @@ pub struct ModelParams {
     pub lambdas: Vec<f64>,
     pub emb_scales: Vec<f64>,
     pub max_iter: usize,
+    /// Above this many rows, the head's hyperparameters are chosen by CV on
+    /// a seeded sample of this many rows; the chosen head is then
+    /// cross-fitted on every row (for the temperature and out-of-fold
+    /// predictions) and fitted on all of them.
+    #[serde(default = "default_select_rows")]
+    pub select_rows: usize,
+}
+
+fn default_select_rows() -> usize {
+    10_000
 }
 
 impl Default for ModelParams {
@@ -43,6 +53,7 @@ impl Default for ModelParams {
             lambdas: vec![3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0],
             emb_scales: vec![0.0, 0.1, 0.3, 1.0],
             max_iter: 150,
+            select_rows: default_select_rows(),
         }
     }
 }
@@ -132,28 +143,32 @@ impl Model {
         let knn = model.knn_values(train, Some(&folds));
         let (x, xs) = model.feature_matrices(train, &knn);
 
-        // Choose the head's hyperparameters by cross-validation.
+        // Choose the head's hyperparameters by cross-validation, on a seeded
+        // sample of rows when there are many.
         let scales: Vec<f64> = if params.features.embedding { params.emb_scales.clone() } else { vec![1.0] };
-        let grid: Vec<HeadParams> = scales
-            .iter()
-            .flat_map(|&s| {
-                params.lambdas.iter().map(move |&lambda| HeadParams {
-                    lambda,
-                    emb_scale: s,
-                    scalar_len: params.features.scalar_len(),
-                    max_iter: params.max_iter,
-                })
-            })
-            .collect();
-        let scored: Vec<(f64, HeadParams, Oof)> = grid
-            .par_iter()
-            .map(|hp| {
-                let oof = cv_oof(hp, &x, &xs, labels, &folds, params.folds)?;
-                Ok((log_loss(&oof, labels), *hp, oof))
-            })
-            .collect::<Result<_, HeadError>>()?;
-        let (best_loss, best, best_oof) =
-            scored.into_iter().min_by(|a, b| a.0.total_cmp(&b.0)).expect("grid is not empty");
+        let base = HeadParams {
+            lambda: 1.0,
+            emb_scale: 1.0,
+            scalar_len: params.features.scalar_len(),
+            max_iter: params.max_iter,
+        };
+        let (best, best_oof) = if n > params.select_rows.max(params.folds * 2) {
+            let mut rows: Vec<usize> = (0..n).collect();
+            crate::rand::SplitMix::new(params.seed ^ 0x5e1e_c7ed).shuffle(&mut rows);
+            rows.truncate(params.select_rows);
+            rows.sort_unstable();
+            let pick = |m: &Array2<f64>| m.select(ndarray::Axis(0), &rows);
+            let y: Vec<Label> = rows.iter().map(|&i| labels[i]).collect();
+            let f: Vec<usize> = rows.iter().map(|&i| folds[i]).collect();
+            let (_, best, _) =
+                select_head(&base, &scales, &params.lambdas, &pick(&x), &pick(&xs), &y, &f, params.folds)?;
+            (best, cv_oof(&best, &x, &xs, labels, &folds, params.folds)?)
+        } else {
+            let (_, best, oof) =
+                select_head(&base, &scales, &params.lambdas, &x, &xs, labels, &folds, params.folds)?;
+            (best, oof)
+        };
+        let best_loss = log_loss(&best_oof, labels);
         let temperature = Temperature::fit(&best_oof, labels);
         let oof = temperature.apply(&best_oof);
         let head = best.fit(x.view(), xs.view(), labels)?;
@@ -238,6 +253,55 @@ impl Model {
     }
 }
 
+/// The grid point (embedding scale × λ) with the lowest out-of-fold log
+/// loss, with that loss and its out-of-fold probabilities. Each (scale,
+/// fold) pair fits one warm-started λ path; ties go to the earlier point.
+#[allow(clippy::too_many_arguments)]
+fn select_head(
+    base: &HeadParams,
+    scales: &[f64],
+    lambdas: &[f64],
+    x: &Array2<f64>,
+    xs: &Array2<f64>,
+    labels: &[Label],
+    folds: &[usize],
+    k: usize,
+) -> Result<(f64, HeadParams, Oof), HeadError> {
+    let tasks: Vec<(usize, usize)> = (0..scales.len()).flat_map(|s| (0..k).map(move |f| (s, f))).collect();
+    // Per (scale, fold): the held-out rows and one prediction per λ.
+    type Path = (Vec<usize>, Vec<Vec<[f64; 3]>>);
+    let paths: Vec<Path> = tasks
+        .par_iter()
+        .map(|&(s, f)| {
+            let train: Vec<usize> = (0..labels.len()).filter(|&i| folds[i] != f).collect();
+            let test: Vec<usize> = (0..labels.len()).filter(|&i| folds[i] == f).collect();
+            let pick = |m: &Array2<f64>, rows: &[usize]| m.select(ndarray::Axis(0), rows);
+            let y: Vec<Label> = train.iter().map(|&i| labels[i]).collect();
+            let hp = HeadParams { emb_scale: scales[s], ..*base };
+            let heads = hp.fit_path(lambdas, pick(x, &train).view(), pick(xs, &train).view(), &y)?;
+            let (xt, xst) = (pick(x, &test), pick(xs, &test));
+            let preds = heads.iter().map(|h| h.predict_proba(xt.view(), xst.view())).collect();
+            Ok((test, preds))
+        })
+        .collect::<Result<_, HeadError>>()?;
+    let mut best: Option<(f64, HeadParams, Oof)> = None;
+    for (s, &emb_scale) in scales.iter().enumerate() {
+        for (l, &lambda) in lambdas.iter().enumerate() {
+            let mut oof = vec![[0.0; 3]; labels.len()];
+            for (test, preds) in &paths[s * k..(s + 1) * k] {
+                for (&i, p) in test.iter().zip(&preds[l]) {
+                    oof[i] = *p;
+                }
+            }
+            let loss = log_loss(&oof, labels);
+            if best.as_ref().is_none_or(|b| loss < b.0) {
+                best = Some((loss, HeadParams { lambda, emb_scale, ..*base }, oof));
+            }
+        }
+    }
+    best.ok_or(HeadError::BadData { rows: labels.len(), why: "the hyperparameter grid is empty" })
+}
+
 /// Out-of-fold (uncalibrated) probabilities of one head configuration.
 fn cv_oof(
     hp: &HeadParams,
@@ -310,6 +374,26 @@ mod tests {
             max_iter: 50,
             ..ModelParams::default()
         }
+    }
+
+    #[test]
+    fn many_rows_choose_the_head_on_a_sample_and_still_cross_fit_every_row() {
+        let train = synthetic(300, 8, 4);
+        let labels = train.known_labels().unwrap();
+        let sampled = ModelParams { select_rows: 120, lambdas: vec![0.03, 1.0], ..small_params(2) };
+        let (model, oof) = Model::fit(&sampled, &train, &labels).unwrap();
+        assert_eq!(oof.len(), 300);
+        assert!(oof.iter().all(|p| (p.iter().sum::<f64>() - 1.0).abs() < 1e-9));
+        assert!(log_loss(&oof, &labels) < 1.08, "{}", log_loss(&oof, &labels));
+        assert!([0.03, 1.0].contains(&model.learned.head_params.lambda));
+        // The reported CV loss is that of the out-of-fold predictions over all rows.
+        let raw_cv = model.learned.cv_log_loss;
+        assert!((model.learned.cv_log_loss_calibrated - log_loss(&oof, &labels)).abs() < 1e-12);
+        assert!(raw_cv.is_finite());
+        // Same seed, same everything.
+        let (again, oof2) = Model::fit(&sampled, &train, &labels).unwrap();
+        assert_eq!(oof, oof2);
+        assert_eq!(again.learned.head_params, model.learned.head_params);
     }
 
     #[test]
