@@ -147,7 +147,7 @@ fn main() {
             eprintln!("skipping {model}: run scripts/setup.sh first");
             continue;
         }
-        let fitter = Embedder::open(&config(&model_dir, threads, 1, 8)).unwrap();
+        let mut fitter = Embedder::open(&config(&model_dir, threads, 1, 8)).unwrap();
         let all: Vec<&[String]> = turns.iter().map(|t| t.as_slice()).collect();
         let mut texts = fitter.fit_many(&all);
         texts.sort();

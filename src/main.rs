@@ -66,6 +66,13 @@ fn run() -> anyhow::Result<ExitCode> {
             let s = pipeline::build_index(&cfg)?;
             warn(&s.warnings);
             embedding_line(quiet, &s.embedding);
+            if !quiet {
+                let t = &s.seconds;
+                eprintln!(
+                    "time: read {:.1} s, embed {:.1} s (truncation {:.1} s), fit {:.1} s, save {:.1} s",
+                    t.read, t.embed, s.embedding.truncate_seconds, t.fit, t.save
+                );
+            }
             writeln!(
                 out,
                 "indexed {} battles into {}\ncross-validated log loss {:.4} (after temperature {:.3}: {:.4}); lambda {}, embedding-block scale {}",

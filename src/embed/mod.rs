@@ -187,6 +187,8 @@ pub struct EmbedStats {
     pub cached: usize,
     /// Wall seconds spent in the model loop.
     pub seconds: f64,
+    /// Wall seconds spent fitting texts into the token budget.
+    pub truncate_seconds: f64,
 }
 
 impl EmbedStats {
@@ -395,9 +397,12 @@ impl Embedder {
     }
 
     /// [`Embedder::fit`] over many texts, on all worker threads.
-    pub fn fit_many(&self, texts: &[&[String]]) -> Vec<String> {
+    pub fn fit_many(&mut self, texts: &[&[String]]) -> Vec<String> {
+        let started = Instant::now();
         let (tokenizer, budget) = (&self.tokenizer, self.info.max_tokens.saturating_sub(2));
-        texts.par_iter().map(|turns| fit_turns(tokenizer, turns, budget)).collect()
+        let fitted = texts.par_iter().map(|turns| fit_turns(tokenizer, turns, budget)).collect();
+        self.stats.truncate_seconds += started.elapsed().as_secs_f64();
+        fitted
     }
 
     /// Embed texts; returns row-major L2-normalised vectors, one per text.

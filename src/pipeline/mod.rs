@@ -133,7 +133,21 @@ pub struct IndexSummary {
     pub emb_scale: f64,
     pub temperature: f64,
     pub embedding: EmbedStats,
+    pub seconds: StageSeconds,
     pub warnings: Vec<String>,
+}
+
+/// Wall seconds per stage of `index`.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct StageSeconds {
+    /// Reading and checking the train file.
+    pub read: f64,
+    /// Truncation, cache look-ups and the model (see [`EmbedStats`]).
+    pub embed: f64,
+    /// Neighbour features, head selection, temperature.
+    pub fit: f64,
+    /// Writing the index folder.
+    pub save: f64,
 }
 
 fn sha256_file(path: &Path) -> Result<String, PipelineError> {
@@ -148,14 +162,18 @@ fn start_of(turns: &[String], n: usize) -> String {
 
 /// Build an index folder from a labelled training file.
 pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
+    let clock = std::time::Instant::now();
     let data = read_battles(&cfg.train, Labels::Required)?;
     let labels = require_labels(&data)?;
+    let read_s = clock.elapsed().as_secs_f64();
     let mut embedder = Embedder::open(&cfg.embed.config(None))?;
     let train = Encoded::encode(&mut embedder, &data.battles, "train")?;
+    let encoded_s = clock.elapsed().as_secs_f64();
     let spinner =
         stage_spinner(cfg.embed.progress, "fitting: neighbour features, head selection by CV, temperature");
     let (model, oof) = Model::fit(&cfg.params, &train, &labels)?;
     spinner.finish_and_clear();
+    let fitted_s = clock.elapsed().as_secs_f64();
     let meta = data
         .battles
         .iter()
@@ -179,6 +197,7 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
         emb_scale: learned.head_params.emb_scale,
         temperature: learned.temperature.t,
         embedding: embedder.stats(),
+        seconds: StageSeconds::default(),
         warnings: data.warnings,
     };
     let manifest = Manifest {
@@ -195,7 +214,13 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
         files: Default::default(),
     };
     IndexFolder { manifest, train, labels, meta, learned }.save(&cfg.out)?;
-    Ok(summary)
+    let seconds = StageSeconds {
+        read: read_s,
+        embed: encoded_s - read_s,
+        fit: fitted_s - encoded_s,
+        save: clock.elapsed().as_secs_f64() - fitted_s,
+    };
+    Ok(IndexSummary { seconds, ..summary })
 }
 
 /// A spinner on stderr for a stage without a natural count (hidden when quiet).
