@@ -15,7 +15,6 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
 use knnpref::data::{read_battles, Labels};
@@ -53,9 +52,8 @@ fn source_turns(n_texts: usize) -> (Vec<Vec<String>>, &'static str) {
     (turns, what)
 }
 
-struct Batches {
-    inputs: Vec<(Array2<i64>, Array2<i64>)>,
-}
+/// Pre-tokenised (ids, mask) batches.
+type Batches = Vec<(Array2<i64>, Array2<i64>)>;
 
 /// The batches knnpref forms: unique texts sorted by (tokens, text), chunked.
 fn token_batches(tok: &tokenizers::Tokenizer, texts: &[String], batch: usize) -> Batches {
@@ -67,8 +65,7 @@ fn token_batches(tok: &tokenizers::Tokenizer, texts: &[String], batch: usize) ->
         })
         .collect();
     enc.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-    let inputs = enc
-        .chunks(batch)
+    enc.chunks(batch)
         .map(|chunk| {
             let len = chunk.iter().map(|c| c.0).max().unwrap_or(1);
             let mut ids = Array2::<i64>::zeros((chunk.len(), len));
@@ -81,8 +78,7 @@ fn token_batches(tok: &tokenizers::Tokenizer, texts: &[String], batch: usize) ->
             }
             (ids, mask)
         })
-        .collect();
-    Batches { inputs }
+        .collect()
 }
 
 /// Seconds for raw ONNX Runtime to run every batch, `sessions` sessions side by side.
@@ -109,7 +105,7 @@ fn raw_seconds(model: &std::path::Path, batches: &Batches, sessions: usize, thre
         session.run(inputs).unwrap().len()
     };
     for s in pool.iter_mut() {
-        run(s, &batches.inputs[0]); // warm-up, untimed
+        run(s, &batches[0]); // warm-up, untimed
     }
     let next = AtomicUsize::new(0);
     let started = Instant::now();
@@ -117,7 +113,7 @@ fn raw_seconds(model: &std::path::Path, batches: &Batches, sessions: usize, thre
         for session in pool.iter_mut() {
             let next = &next;
             scope.spawn(move || {
-                while let Some(b) = batches.inputs.get(next.fetch_add(1, Ordering::Relaxed)) {
+                while let Some(b) = batches.get(next.fetch_add(1, Ordering::Relaxed)) {
                     run(session, b);
                 }
             });
@@ -158,7 +154,7 @@ fn main() {
         let mut tok = tokenizers::Tokenizer::from_file(model_dir.join("tokenizer.json")).unwrap();
         tok.with_truncation(None).unwrap();
         tok.with_padding(None);
-        let best_raw = Mutex::new(0f64);
+        let mut best_raw = 0f64;
         for &sessions in &session_counts {
             for &batch in &batch_sizes {
                 // Raw first, so that neither side gains from running second.
@@ -173,8 +169,7 @@ fn main() {
                 let s = e.stats();
                 let (tokens, slots) = (s.tokens - before.tokens, s.slots - before.slots);
                 let raw_tps = tokens as f64 / raw;
-                let mut best = best_raw.lock().unwrap();
-                *best = best.max(raw_tps);
+                best_raw = best_raw.max(raw_tps);
                 println!(
                     "{:<5} {:>8} {:>5} {:>5} {:>8} {:>6.1} {:>12.0} {:>12.0} {:>5.1}%",
                     model,
@@ -189,7 +184,7 @@ fn main() {
                 );
             }
         }
-        println!("{model}: best raw ONNX Runtime {:.0} tokens/s", best_raw.lock().unwrap());
+        println!("{model}: best raw ONNX Runtime {best_raw:.0} tokens/s");
     }
 }
 

@@ -251,22 +251,23 @@ pub fn model_info(dir: &Path) -> Result<ModelInfo, EmbedError> {
     Ok(ModelInfo { id: model_id(dir), sha256: sha256_hex(&onnx), dim: 0, max_tokens: max_tokens(dir) })
 }
 
-/// `hidden_size` from config.json, or 0 when it is not there.
-fn hidden_size(dir: &Path) -> usize {
-    std::fs::read(dir.join("config.json"))
+/// A whole-number field of a JSON file in the model folder, if present.
+fn json_number(dir: &Path, file: &str, key: &str) -> Option<usize> {
+    std::fs::read(dir.join(file))
         .ok()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| v["hidden_size"].as_u64())
-        .map_or(0, |n| n as usize)
+        .and_then(|v| v[key].as_u64())
+        .map(|n| n as usize)
+}
+
+/// `hidden_size` from config.json, or 0 when it is not there.
+fn hidden_size(dir: &Path) -> usize {
+    json_number(dir, "config.json", "hidden_size").unwrap_or(0)
 }
 
 /// `max_position_embeddings` from config.json, default 512.
 fn position_limit(dir: &Path) -> usize {
-    std::fs::read(dir.join("config.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| v["max_position_embeddings"].as_u64())
-        .map_or(512, |n| n as usize)
+    json_number(dir, "config.json", "max_position_embeddings").unwrap_or(512)
 }
 
 fn model_id(dir: &Path) -> String {
@@ -275,11 +276,7 @@ fn model_id(dir: &Path) -> String {
 
 /// `max_seq_length` from sentence_bert_config.json, default 256.
 fn max_tokens(dir: &Path) -> usize {
-    std::fs::read(dir.join("sentence_bert_config.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| v["max_seq_length"].as_u64())
-        .map_or(256, |n| n as usize)
+    json_number(dir, "sentence_bert_config.json", "max_seq_length").unwrap_or(256)
 }
 
 impl Embedder {

@@ -212,10 +212,10 @@ impl Model {
         let mut out = Vec::with_capacity(q.len());
         for start in (0..q.len()).step_by(BLOCK) {
             let end = (start + BLOCK).min(q.len());
-            let rows = |v: &'_ [f32]| v[start * dim..end * dim].to_vec();
-            let hits_p = self.prompt_ann.search_many(&rows(&q.prompt), fetch);
-            let hits_a = self.resp_ann.search_many(&rows(&q.a), fetch);
-            let hits_b = self.resp_ann.search_many(&rows(&q.b), fetch);
+            let span = start * dim..end * dim;
+            let hits_p = self.prompt_ann.search_many(&q.prompt[span.clone()], fetch);
+            let hits_a = self.resp_ann.search_many(&q.a[span.clone()], fetch);
+            let hits_b = self.resp_ann.search_many(&q.b[span], fetch);
             out.par_extend((start..end).into_par_iter().map(|i| {
                 let keep = |battle: usize| folds.is_none_or(|f| f[battle] != f[i]);
                 let j = i - start;
