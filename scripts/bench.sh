@@ -22,7 +22,7 @@ sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(2000)
 [ -x /usr/bin/time ] || { echo "bench: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
 bash scripts/setup.sh
 cargo build --release --locked
-bin="$root/target/release/knnpref"
+bin="${CARGO_TARGET_DIR:-$root/target}/release/knnpref"
 home="${KNNPREF_HOME:-$HOME/.cache/knnpref}"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 # A private home that shares the runtime and models but starts with an empty cache.

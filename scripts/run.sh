@@ -18,7 +18,7 @@ if [ ! -f "$train" ] || [ ! -f "$test" ]; then
 fi
 bash scripts/setup.sh
 cargo build --release --locked
-bin="$root/target/release/knnpref"
+bin="${CARGO_TARGET_DIR:-$root/target}/release/knnpref"
 index="$root/indexes/$(basename "$(dirname "$train")")"
 "$bin" index --train "$train" --out "$index" --seed 0
 "$bin" predict --index "$index" --test "$test" --out "$out"
