@@ -21,8 +21,8 @@ use std::time::Instant;
 
 use knnpref::data::{read_battles, Labels};
 use knnpref::embed::{default_model_dir, Device, EmbedConfig, Embedder};
-use knnpref::index::ann::{HnswParams, Search, VectorIndex};
 use knnpref::rand::{unit_vectors, SplitMix};
+use knnpref::search::{HnswParams, Search, VectorIndex};
 
 const DIM: usize = 384;
 

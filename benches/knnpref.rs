@@ -4,9 +4,9 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use knnpref::embed::{default_model_dir, Device, EmbedConfig, Embedder};
-use knnpref::head::HeadParams;
-use knnpref::index::ann::{HnswParams, Search, VectorIndex};
+use knnpref::model::head::HeadParams;
 use knnpref::rand::{unit_vectors, SplitMix};
+use knnpref::search::{HnswParams, Search, VectorIndex};
 use ndarray::Array2;
 
 fn texts(n: usize) -> Vec<String> {

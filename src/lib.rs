@@ -1,18 +1,22 @@
 //! knnpref: predict which of two chatbot answers a person prefers.
 //!
 //! Battles are read ([`data`]), embedded with a sentence model through ONNX
-//! Runtime ([`embed`]), indexed for nearest-neighbour look-ups ([`index`]),
-//! turned into features ([`features`]) and scored by a calibrated, swap-
-//! symmetric head ([`head`]). [`pipeline`] ties these into the commands.
+//! Runtime ([`embed`]), turned into features ([`features`]) with the help of
+//! neighbour search ([`search`]), and scored by a calibrated, swap-symmetric
+//! model ([`model`]); [`index`] stores a fitted model and [`pipeline`] ties
+//! the stages into the commands. Layers only point down, in that order;
+//! `ARCHITECTURE.md` draws the picture and `tests/architecture.rs` checks it.
+#![deny(missing_docs)]
 
-pub mod cleanup;
 pub mod data;
 pub mod embed;
 pub mod features;
-pub mod head;
-pub mod index;
-pub mod jsonlist;
-pub mod parquet_io;
+pub mod fsio;
+pub(crate) mod index;
+pub mod metrics;
+pub mod model;
 pub mod pipeline;
 pub mod rand;
+pub mod search;
 pub mod synth;
+pub(crate) mod table;

@@ -10,17 +10,24 @@ use std::path::{Path, PathBuf};
 
 use crate::rand::SplitMix;
 
+/// Why the synthetic file could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
+    /// Creating or flushing the file failed.
     #[error("cannot write {path}")]
     Io {
+        /// The file being written.
         path: PathBuf,
+        /// What the system said.
         #[source]
         source: std::io::Error,
     },
+    /// The CSV writer failed.
     #[error("cannot write {path}")]
     Csv {
+        /// The file being written.
         path: PathBuf,
+        /// What the CSV writer said.
         #[source]
         source: csv::Error,
     },
@@ -96,7 +103,9 @@ const WORDS: [&str; 64] = [
 /// Shape of the generated data.
 #[derive(Debug, Clone, Copy)]
 pub struct SynthParams {
+    /// Battles to write.
     pub rows: usize,
+    /// Seed of the generator: the same seed writes the same file.
     pub seed: u64,
     /// Share of battles with more than one turn.
     pub multi_turn: f64,

@@ -1,21 +1,22 @@
 //! The index folder: training embeddings, battle metadata, the fitted head,
 //! and a `manifest.json` that says what built them.
 //!
+//! It is the storage layer: it knows files, not how they were computed.
 //! Modelled on qdrant's collections: the whole folder is written under a
 //! temporary name and renamed into place, so a crash never leaves a
 //! half-written index, and the manifest (written last) pins the format
 //! version, model, HNSW parameters, training data hash and seed. Loading
 //! verifies every file's sha256 and refuses a mismatched model or a newer format.
 
-pub mod ann;
-
 use std::path::{Path, PathBuf};
 
 use crate::data::Label;
-use crate::embed::{sha256_hex, ModelInfo};
-use crate::parquet_io::{write_table, Column, Table, TableError};
-use crate::pipeline::encode::Encoded;
-use crate::pipeline::model::Learned;
+use crate::embed::ModelInfo;
+use crate::features::EncodedBattles;
+use crate::fsio::{sha256_hex, write_atomic};
+use crate::model::ModelState;
+use crate::search::{HnswParams, Search};
+use crate::table::{write_table, Column, Table, TableError};
 
 /// Bumped whenever the folder layout or a file's meaning changes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -25,6 +26,8 @@ const EMBEDDINGS: &str = "embeddings.parquet";
 const BATTLES: &str = "battles.parquet";
 const HEAD: &str = "head.json";
 
+/// Why an index folder cannot be written or used; each says what to do.
+#[allow(missing_docs)] // each variant's message is its documentation
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
     #[error("{dir} is not a knnpref index (no manifest.json); build one with `knnpref index`")]
@@ -72,15 +75,25 @@ pub enum IndexError {
 /// What built the index.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Manifest {
+    /// Layout version of the folder ([`FORMAT_VERSION`] when written).
     pub format_version: u32,
+    /// The knnpref version that wrote it.
     pub knnpref_version: String,
+    /// The sentence model the embeddings come from.
     pub model: ModelInfo,
-    pub hnsw: ann::HnswParams,
-    pub search: ann::Search,
+    /// HNSW parameters used when the graph is built.
+    pub hnsw: HnswParams,
+    /// Exact or HNSW search.
+    pub search: Search,
+    /// The seed of the fit.
     pub seed: u64,
+    /// Cross-fitting folds.
     pub folds: usize,
+    /// File name of the training file.
     pub train_file: String,
+    /// sha256 of the training file.
     pub train_sha256: String,
+    /// Training battles.
     pub rows: usize,
     /// sha256 of each data file in the folder.
     pub files: std::collections::BTreeMap<String, String>,
@@ -89,10 +102,15 @@ pub struct Manifest {
 /// Per-battle metadata kept for `similar` and `errors`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BattleMeta {
+    /// The start of the prompt's last turn.
     pub prompt_start: String,
+    /// The start of response A's last turn.
     pub a_start: String,
+    /// The start of response B's last turn.
     pub b_start: String,
+    /// Characters of response A (all turns).
     pub a_chars: f32,
+    /// Characters of response B (all turns).
     pub b_chars: f32,
     /// Out-of-fold probability of the training row.
     pub oof: [f64; 3],
@@ -100,11 +118,16 @@ pub struct BattleMeta {
 
 /// A loaded index folder.
 pub struct IndexFolder {
+    /// What built the folder.
     pub manifest: Manifest,
-    pub train: Encoded,
+    /// Training embeddings (without text statistics).
+    pub train: EncodedBattles,
+    /// Training votes.
     pub labels: Vec<Label>,
+    /// Per-battle metadata, by row.
     pub meta: Vec<BattleMeta>,
-    pub learned: Learned,
+    /// The fitted model's state.
+    pub state: ModelState,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> IndexError + '_ {
@@ -120,16 +143,13 @@ impl IndexFolder {
                 return Err(IndexError::NotAnIndex { dir: dir.to_owned() });
             }
         }
-        let parent = match dir.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-            _ => PathBuf::from("."),
-        };
+        let parent = crate::fsio::parent_of(dir);
         std::fs::create_dir_all(&parent).map_err(io_err(&parent))?;
         let tmp = tempfile::Builder::new()
             .prefix(".knnpref-index-")
             .tempdir_in(&parent)
             .map_err(io_err(&parent))?;
-        let _pending = crate::cleanup::Pending::register(tmp.path());
+        let _pending = crate::fsio::Pending::register(tmp.path());
         let mut manifest = self.manifest.clone();
         manifest.files.clear();
         self.write_tables(tmp.path())?;
@@ -140,8 +160,8 @@ impl IndexFolder {
         }
         let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
         let mpath = tmp.path().join(MANIFEST);
-        std::fs::write(&mpath, json).map_err(io_err(&mpath))?;
-        crate::cleanup::make_readable(tmp.path()).map_err(io_err(tmp.path()))?;
+        write_atomic(&mpath, |w| w.write_all(&json)).map_err(io_err(&mpath))?;
+        crate::fsio::make_readable(tmp.path()).map_err(io_err(tmp.path()))?;
         let staged = tmp.keep();
         if dir.exists() {
             let old = parent.join(format!(".knnpref-old-{}", std::process::id()));
@@ -182,9 +202,9 @@ impl IndexFolder {
                 ("oof_tie", f32s(&|b| b.oof[2] as f32)),
             ],
         )?;
-        let head = serde_json::to_vec_pretty(&self.learned).expect("head serialises");
+        let head = serde_json::to_vec_pretty(&self.state).expect("head serialises");
         let path = dir.join(HEAD);
-        std::fs::write(&path, head).map_err(io_err(&path))?;
+        write_atomic(&path, |w| w.write_all(&head)).map_err(io_err(&path))?;
         Ok(())
     }
 
@@ -267,9 +287,9 @@ impl IndexFolder {
             .collect();
         let hpath = dir.join(HEAD);
         let hbytes = std::fs::read(&hpath).map_err(io_err(&hpath))?;
-        let learned: Learned =
+        let state: ModelState =
             serde_json::from_slice(&hbytes).map_err(|source| IndexError::BadHead { path: hpath, source })?;
-        let train = Encoded {
+        let train = EncodedBattles {
             dim,
             ids,
             prompt,
@@ -278,6 +298,6 @@ impl IndexFolder {
             stats: Vec::new(),
             labels: labels.iter().map(|&l| Some(l)).collect(),
         };
-        Ok(IndexFolder { manifest, train, labels, meta, learned })
+        Ok(IndexFolder { manifest, train, labels, meta, state })
     }
 }

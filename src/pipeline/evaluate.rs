@@ -6,23 +6,28 @@
 
 use std::path::PathBuf;
 
+use super::error::PipelineError;
+use super::options::{require_labels, EmbedOptions};
+use super::report::write_report;
+use super::scores::{EvalReport, ModelScore, Reliability, SegmentScore};
+use super::submission::{check_writable, normalised, write_oof};
 use crate::data::{read_battles, Battle, Label, Labels};
 use crate::embed::Embedder;
-use crate::features::FeatureSet;
-use crate::head::{accuracy, log_loss};
-use crate::pipeline::encode::Encoded;
-use crate::pipeline::metrics::{
-    ece, mean, paired_bootstrap, reliability, row_losses, segments_of, std_dev, PairedDiff, ReliabilityBin,
+use crate::features::{EncodedBattles, FeatureSet};
+use crate::metrics::{
+    accuracy, ece, log_loss, mean, paired_bootstrap, reliability, row_losses, segments_of, std_dev,
     SEGMENT_FAMILIES,
 };
-use crate::pipeline::model::{prior_of, Model, ModelParams};
-use crate::pipeline::submission::{normalised, write_oof};
-use crate::pipeline::{check_writable, require_labels, EmbedOptions, PipelineError};
-use crate::rand::fold_assignment;
+use crate::model::{prior_of, Model, ModelParams};
+use crate::rand::{fold_assignment, fold_split};
 
+/// What `evaluate` needs.
 pub struct EvaluateConfig {
+    /// Labelled file (CSV or Parquet).
     pub train: PathBuf,
+    /// Outer folds.
     pub folds: usize,
+    /// Seed of the first repeat's folds; repeat r uses seed + r.
     pub seed: u64,
     /// Repeat the K-fold split this many times, with fold seeds seed, seed+1, …
     pub repeats: usize,
@@ -30,64 +35,10 @@ pub struct EvaluateConfig {
     pub oof: Option<PathBuf>,
     /// Folder for report.html and metrics.json, if wanted.
     pub report: Option<PathBuf>,
+    /// How to embed.
     pub embed: EmbedOptions,
+    /// How to fit knnpref (the baselines derive from it).
     pub params: ModelParams,
-}
-
-/// One model's scores.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ModelScore {
-    pub name: String,
-    /// Log loss pooled over all out-of-fold rows (mean over repeats).
-    pub log_loss: f64,
-    /// Standard deviation of the per-fold log loss, over folds and repeats.
-    pub log_loss_std: f64,
-    pub accuracy: f64,
-    /// Top-label expected calibration error, 10 bins.
-    pub ece: f64,
-    /// This model's per-row log loss minus length-only's, with a bootstrap
-    /// 95% interval over rows (negative: better than length-only).
-    pub vs_length_only: Option<PairedDiff>,
-    pub fold_log_loss: Vec<f64>,
-}
-
-/// Log loss of every model on one segment of the rows.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct SegmentScore {
-    pub family: String,
-    pub segment: String,
-    pub rows: usize,
-    /// Aligned with `EvalReport::models`.
-    pub log_loss: Vec<f64>,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Reliability {
-    pub model: String,
-    pub class: &'static str,
-    pub bins: Vec<ReliabilityBin>,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct EvalReport {
-    pub rows: usize,
-    pub folds: usize,
-    pub repeats: usize,
-    pub seed: u64,
-    pub models: Vec<ModelScore>,
-    pub segments: Vec<SegmentScore>,
-    pub reliability: Vec<Reliability>,
-    /// knnpref's log loss on the first repeat alone: what the --oof file gives.
-    pub oof_log_loss: f64,
-    /// First-repeat out-of-fold probabilities per model, row-aligned with `ids`.
-    #[serde(skip)]
-    pub oof: Vec<Vec<[f64; 3]>>,
-    #[serde(skip)]
-    pub ids: Vec<String>,
-    #[serde(skip)]
-    pub labels: Vec<Label>,
-    #[serde(skip)]
-    pub warnings: Vec<String>,
 }
 
 /// The model variants compared, in report order.
@@ -101,8 +52,8 @@ pub fn variants(base: &ModelParams) -> Vec<(&'static str, Option<ModelParams>)> 
     ]
 }
 
-const CLASSES: [&str; 3] = ["model_a", "model_b", "tie"];
-
+/// Cross-validate knnpref and its baselines in the same folds; writes the
+/// OOF file and the report when asked.
 pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
     for path in cfg.oof.iter() {
         check_writable(path)?;
@@ -110,7 +61,7 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
     let data = read_battles(&cfg.train, Labels::Required)?;
     let labels = require_labels(&data)?;
     let mut embedder = Embedder::open(&cfg.embed.config(None))?;
-    let all = Encoded::encode(&mut embedder, &data.battles, "train")?;
+    let all = EncodedBattles::encode(&mut embedder, &data.battles, "train")?;
     let n = labels.len();
     let variants = variants(&cfg.params);
     let repeats = cfg.repeats.max(1);
@@ -124,8 +75,7 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
         let folds = fold_assignment(n, cfg.folds, fold_seed);
         let mut oof = vec![vec![[0.0; 3]; n]; variants.len()];
         for f in 0..cfg.folds {
-            let train_rows: Vec<usize> = (0..n).filter(|&i| folds[i] != f).collect();
-            let test_rows: Vec<usize> = (0..n).filter(|&i| folds[i] == f).collect();
+            let (train_rows, test_rows) = fold_split(&folds, f);
             let train = all.subset(&train_rows);
             let test = all.subset(&test_rows);
             let y_train: Vec<Label> = train_rows.iter().map(|&i| labels[i]).collect();
@@ -200,7 +150,7 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
             let (oof, y) = (&all_oof[v], &all_labels);
             (0..3).map(move |c| Reliability {
                 model: name.to_string(),
-                class: CLASSES[c],
+                class: Label::ALL[c].name(),
                 bins: reliability(oof, y, c, 10),
             })
         })
@@ -225,12 +175,12 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
         warnings: data.warnings,
     };
     if let Some(dir) = &cfg.report {
-        crate::pipeline::report::write_report(dir, &report)?;
+        write_report(dir, &report)?;
     }
     Ok(report)
 }
 
-fn segment_scores(battles: &[Battle], all: &Encoded, row_loss: &[Vec<f64>]) -> Vec<SegmentScore> {
+fn segment_scores(battles: &[Battle], all: &EncodedBattles, row_loss: &[Vec<f64>]) -> Vec<SegmentScore> {
     let labels: Vec<[String; 4]> =
         battles.iter().zip(&all.stats).map(|(b, s)| segments_of(b, s.a.chars, s.b.chars)).collect();
     let mut out = Vec::new();

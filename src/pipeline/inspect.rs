@@ -4,51 +4,75 @@
 
 use std::path::PathBuf;
 
+use super::error::PipelineError;
+use super::options::EmbedOptions;
+use crate::data::Label;
 use crate::embed::{model_info, EmbedConfig, Embedder};
-use crate::head::argmax;
-use crate::index::IndexFolder;
-use crate::pipeline::model::Model;
-use crate::pipeline::{EmbedOptions, PipelineError};
+use crate::index::{BattleMeta, IndexFolder, Manifest};
+use crate::metrics::argmax;
+use crate::model::Model;
 
+/// What `similar` looks up.
 pub enum Query {
+    /// A training battle, by id (its own row is skipped).
     Id(String),
+    /// A prompt text, embedded with the index's model.
     Text(String),
 }
 
+/// What `similar` needs.
 pub struct SimilarConfig {
+    /// Index folder.
     pub index: PathBuf,
+    /// The battle or text to look up.
     pub query: Query,
-    pub k: usize,
+    /// How many battles to show.
+    pub show: usize,
+    /// How to embed a text query (checked against the index).
     pub embed: EmbedOptions,
 }
 
+/// One training battle near the query.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SimilarHit {
+    /// 1 for the nearest.
     pub rank: usize,
+    /// The battle's id.
     pub id: String,
+    /// Cosine similarity of the prompts.
     pub similarity: f32,
+    /// Its vote (`model_a`, `model_b`, `tie`).
     pub vote: &'static str,
+    /// Start of its prompt's last turn.
     pub prompt_start: String,
+    /// Start of response A's last turn.
     pub response_a_start: String,
+    /// Characters of response A.
     pub response_a_chars: f32,
+    /// Start of response B's last turn.
     pub response_b_start: String,
+    /// Characters of response B.
     pub response_b_chars: f32,
 }
 
+/// What `similar` found.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SimilarResult {
+    /// The query text (for `--id`, the start of the battle's last prompt turn).
     pub query: String,
     /// For `--id`: the true vote and the model's out-of-fold prediction.
     pub truth: Option<&'static str>,
+    /// For `--id`: the out-of-fold prediction stored in the index.
     pub prediction: Option<[f64; 3]>,
+    /// The nearest training battles, nearest first.
     pub hits: Vec<SimilarHit>,
 }
 
 /// A loaded index with its neighbour search, for look-ups by row or vector.
 struct Inspector {
-    manifest: crate::index::Manifest,
+    manifest: Manifest,
     folder_ids: Vec<String>,
-    meta: Vec<crate::index::BattleMeta>,
+    meta: Vec<BattleMeta>,
     prompts: Vec<f32>,
     dim: usize,
     model: Model,
@@ -57,7 +81,7 @@ struct Inspector {
 impl Inspector {
     fn open(dir: &std::path::Path) -> Result<Inspector, PipelineError> {
         let folder = IndexFolder::load(dir)?;
-        let model = Model::assemble(folder.learned, &folder.train, folder.labels);
+        let model = Model::assemble(folder.state, &folder.train, folder.labels);
         Ok(Inspector {
             manifest: folder.manifest,
             folder_ids: folder.train.ids,
@@ -93,7 +117,7 @@ impl Inspector {
                     rank: rank + 1,
                     id: self.folder_ids[h.row].clone(),
                     similarity: h.sim,
-                    vote: self.model.labels[h.row].name(),
+                    vote: self.model.labels()[h.row].name(),
                     prompt_start: m.prompt_start.clone(),
                     response_a_start: m.a_start.clone(),
                     response_a_chars: m.a_chars,
@@ -115,9 +139,9 @@ pub fn similar(cfg: &SimilarConfig) -> Result<SimilarResult, PipelineError> {
             let m = &ins.meta[row];
             Ok(SimilarResult {
                 query: m.prompt_start.clone(),
-                truth: Some(ins.model.labels[row].name()),
+                truth: Some(ins.model.labels()[row].name()),
                 prediction: Some(m.oof),
-                hits: ins.hits(ins.prompt_of(row), Some(row), cfg.k),
+                hits: ins.hits(ins.prompt_of(row), Some(row), cfg.show),
             })
         }
         Query::Text(text) => {
@@ -130,36 +154,50 @@ pub fn similar(cfg: &SimilarConfig) -> Result<SimilarResult, PipelineError> {
                 query: text.clone(),
                 truth: None,
                 prediction: None,
-                hits: ins.hits(&vector, None, cfg.k),
+                hits: ins.hits(&vector, None, cfg.show),
             })
         }
     }
 }
 
+/// What `errors` needs.
 pub struct ErrorsConfig {
+    /// Index folder built from the same training file.
     pub index: PathBuf,
+    /// OOF file written by `evaluate --oof`.
     pub oof: PathBuf,
-    pub n: usize,
-    pub k: usize,
+    /// How many errors to show.
+    pub show: usize,
+    /// Neighbours shown per error.
+    pub neighbours: usize,
 }
 
 /// One confidently wrong out-of-fold prediction.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ErrorCase {
+    /// The battle's id.
     pub id: String,
+    /// Its vote.
     pub truth: &'static str,
+    /// The out-of-fold probabilities (A, B, tie).
     pub prediction: [f64; 3],
+    /// The most probable class.
     pub predicted: &'static str,
+    /// Its probability.
     pub confidence: f64,
+    /// Start of the prompt's last turn.
     pub prompt_start: String,
+    /// Start of response A's last turn.
     pub response_a_start: String,
+    /// Characters of response A.
     pub response_a_chars: f32,
+    /// Start of response B's last turn.
     pub response_b_start: String,
+    /// Characters of response B.
     pub response_b_chars: f32,
+    /// The training battles with the nearest prompts.
     pub neighbours: Vec<SimilarHit>,
 }
-
-const CLASS_NAMES: [&str; 3] = ["model_a", "model_b", "tie"];
 
 /// Read an OOF file: ids, probabilities and true classes.
 fn read_oof(path: &std::path::Path) -> Result<Vec<(String, [f64; 3], usize)>, PipelineError> {
@@ -212,23 +250,23 @@ pub fn errors(cfg: &ErrorsConfig) -> Result<Vec<ErrorCase>, PipelineError> {
     });
     wrong
         .into_iter()
-        .take(cfg.n)
+        .take(cfg.show)
         .map(|(id, p, y)| {
             let row = ins.row_of(id, &cfg.index)?;
             let m = &ins.meta[row];
             let c = argmax(p);
             Ok(ErrorCase {
                 id: id.clone(),
-                truth: CLASS_NAMES[*y],
+                truth: Label::ALL[*y].name(),
                 prediction: *p,
-                predicted: CLASS_NAMES[c],
+                predicted: Label::ALL[c].name(),
                 confidence: p[c],
                 prompt_start: m.prompt_start.clone(),
                 response_a_start: m.a_start.clone(),
                 response_a_chars: m.a_chars,
                 response_b_start: m.b_start.clone(),
                 response_b_chars: m.b_chars,
-                neighbours: ins.hits(ins.prompt_of(row), Some(row), cfg.k),
+                neighbours: ins.hits(ins.prompt_of(row), Some(row), cfg.neighbours),
             })
         })
         .collect()

@@ -7,19 +7,27 @@ use std::path::{Path, PathBuf};
 
 use poloto::build;
 
-use crate::pipeline::evaluate::EvalReport;
+use super::scores::EvalReport;
+use crate::fsio::write_atomic;
 
+/// Why the report could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
+    /// Creating the folder or writing a file failed.
     #[error("cannot write report {path}")]
     Io {
+        /// The file or folder.
         path: PathBuf,
+        /// What the system said.
         #[source]
         source: std::io::Error,
     },
+    /// A chart could not be rendered.
     #[error("cannot draw the {chart} chart")]
     Draw {
+        /// Which chart.
         chart: &'static str,
+        /// The formatter's error.
         #[source]
         source: std::fmt::Error,
     },
@@ -27,7 +35,7 @@ pub enum ReportError {
 
 /// Write `metrics.json` and `report.html` into `dir` (created if needed),
 /// each through a temporary file and a rename.
-pub fn write_report(dir: &Path, r: &EvalReport) -> Result<(), ReportError> {
+pub(crate) fn write_report(dir: &Path, r: &EvalReport) -> Result<(), ReportError> {
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| ReportError::Io { path, source }
@@ -35,19 +43,11 @@ pub fn write_report(dir: &Path, r: &EvalReport) -> Result<(), ReportError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let mut json = serde_json::to_string_pretty(r).expect("report serialises");
     json.push('\n');
-    atomic_write(&dir.join("metrics.json"), json.as_bytes()).map_err(io(&dir.join("metrics.json")))?;
+    let path = dir.join("metrics.json");
+    write_atomic(&path, |w| w.write_all(json.as_bytes())).map_err(io(&path))?;
     let html = render_html(r)?;
-    atomic_write(&dir.join("report.html"), html.as_bytes()).map_err(io(&dir.join("report.html")))?;
-    Ok(())
-}
-
-fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let parent = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
-    let _pending = crate::cleanup::Pending::register(tmp.path());
-    std::io::Write::write_all(&mut tmp, bytes)?;
-    crate::cleanup::make_readable(tmp.path())?;
-    tmp.persist(path).map_err(|e| e.error)?;
+    let path = dir.join("report.html");
+    write_atomic(&path, |w| w.write_all(html.as_bytes())).map_err(io(&path))?;
     Ok(())
 }
 

@@ -1,27 +1,30 @@
-//! Writing submission files: checked early, written atomically.
+//! Writing submission and out-of-fold files: checked early, written atomically.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::data::Label;
+use crate::data::{Label, LABEL_COLUMNS};
+use crate::fsio::{parent_of, write_atomic};
 
+/// Why a submission or OOF file cannot be written.
 #[derive(Debug, thiserror::Error)]
 pub enum SubmissionError {
+    /// Found before any work: the path cannot take a new file.
     #[error("cannot write {path}: {why}")]
-    NotWritable { path: PathBuf, why: String },
+    NotWritable {
+        /// The file asked for.
+        path: PathBuf,
+        /// Why not.
+        why: String,
+    },
+    /// Writing failed midway (the earlier file, if any, is intact).
     #[error("writing {path}")]
     Io {
+        /// The file being written.
         path: PathBuf,
+        /// What the system said.
         #[source]
         source: std::io::Error,
     },
-}
-
-fn parent_of(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    }
 }
 
 /// Fail before any work if `path` cannot be written: its folder must exist
@@ -64,16 +67,14 @@ fn write_rows(
     probs: &[[f64; 3]],
     labels: Option<&[Label]>,
 ) -> Result<(), SubmissionError> {
-    let io = |source| SubmissionError::Io { path: path.to_owned(), source };
-    let mut tmp = tempfile::NamedTempFile::new_in(parent_of(path)).map_err(io)?;
-    let _pending = crate::cleanup::Pending::register(tmp.path());
-    {
-        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
-        write!(w, "id,winner_model_a,winner_model_b,winner_tie").map_err(io)?;
+    write_atomic(path, |w| {
+        write!(w, "id,{}", LABEL_COLUMNS.join(","))?;
         if labels.is_some() {
-            write!(w, ",label_model_a,label_model_b,label_tie").map_err(io)?;
+            for class in Label::ALL {
+                write!(w, ",label_{}", class.name())?;
+            }
         }
-        writeln!(w).map_err(io)?;
+        writeln!(w)?;
         for (row, (id, p)) in ids.iter().zip(probs).enumerate() {
             let p = normalised(p);
             let id = if id.contains([',', '"', '\n', '\r']) {
@@ -81,31 +82,16 @@ fn write_rows(
             } else {
                 id.clone()
             };
-            write!(w, "{id},{:.9},{:.9},{:.9}", p[0], p[1], p[2]).map_err(io)?;
+            write!(w, "{id},{:.9},{:.9},{:.9}", p[0], p[1], p[2])?;
             if let Some(labels) = labels {
                 let c = labels[row].index();
-                write!(w, ",{},{},{}", (c == 0) as u8, (c == 1) as u8, (c == 2) as u8).map_err(io)?;
+                write!(w, ",{},{},{}", (c == 0) as u8, (c == 1) as u8, (c == 2) as u8)?;
             }
-            writeln!(w).map_err(io)?;
+            writeln!(w)?;
         }
-        w.flush().map_err(io)?;
-    }
-    tmp.as_file().sync_all().map_err(io)?;
-    crate::cleanup::make_readable(tmp.path()).map_err(io)?;
-    pause_for_tests();
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
-}
-
-/// Test hook: with `KNNPREF_TEST_PAUSE_BEFORE_RENAME=SECONDS`, wait after the
-/// temporary file is complete and before the rename, so that tests can
-/// interrupt the process at the most delicate moment.
-fn pause_for_tests() {
-    if let Some(secs) =
-        std::env::var("KNNPREF_TEST_PAUSE_BEFORE_RENAME").ok().and_then(|s| s.parse::<f64>().ok())
-    {
-        std::thread::sleep(std::time::Duration::from_secs_f64(secs));
-    }
+        Ok(())
+    })
+    .map_err(|source| SubmissionError::Io { path: path.to_owned(), source })
 }
 
 /// Clip into (0, 1) and renormalise, so every row is valid for scoring.

@@ -1,14 +1,15 @@
-//! Command-line arguments (clap derive), turned once into validated configs.
+//! Command-line arguments (clap derive). `config` turns them, once, into
+//! the library's validated configs; clap stays in the binary.
 
-use std::path::{Path, PathBuf};
+mod config;
 
-use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use knnpref::embed::Device;
-use knnpref::features::{FeatureSet, KnnParams};
-use knnpref::index::ann::{HnswParams, Search};
-use knnpref::pipeline::evaluate::EvaluateConfig;
-use knnpref::pipeline::model::ModelParams;
-use knnpref::pipeline::{EmbedOptions, ErrorsConfig, IndexConfig, PredictConfig, Query, SimilarConfig};
+use knnpref::search::Search;
+
+pub use config::{default_threads, ArgError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,6 +31,7 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build an index folder from a labelled train file (CSV or Parquet).
@@ -70,8 +72,8 @@ pub struct EmbedArgs {
     #[arg(long, default_value_t = knnpref::embed::DEFAULT_BATCH_SIZE, value_name = "N")]
     pub batch_size: usize,
     /// Execution provider.
-    #[arg(long, value_enum, default_value_t = Device::Cpu)]
-    pub device: Device,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
     /// Do not read or write the embedding cache in $KNNPREF_HOME/cache.
     #[arg(long)]
     pub no_cache: bool,
@@ -82,12 +84,12 @@ pub struct FitArgs {
     /// Seed for fold assignment (every random step derives from it).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Neighbours per look-up.
-    #[arg(short = 'k', long = "neighbours", default_value_t = 20, value_name = "N")]
-    pub k: usize,
+    /// Training battles whose votes each neighbour feature averages.
+    #[arg(long = "neighbours", short_alias = 'k', default_value_t = 20, value_name = "N")]
+    pub neighbours: usize,
     /// Nearest-neighbour search: under auto, exact below 200,000 vectors per index, HNSW above.
-    #[arg(long, value_enum, default_value_t = Search::Auto)]
-    pub search: Search,
+    #[arg(long, value_enum, default_value_t = SearchArg::Auto)]
+    pub search: SearchArg,
     /// Drop the nearest-neighbour features (ablation).
     #[arg(long)]
     pub no_knn: bool,
@@ -138,8 +140,8 @@ pub struct SimilarArgs {
     #[arg(long)]
     pub text: Option<String>,
     /// How many battles to show.
-    #[arg(short = 'k', default_value_t = 5)]
-    pub k: usize,
+    #[arg(short = 'n', long = "show", short_alias = 'k', default_value_t = 5, value_name = "N")]
+    pub show: usize,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -183,21 +185,14 @@ pub struct ErrorsArgs {
     #[arg(long, value_name = "FILE")]
     pub oof: PathBuf,
     /// How many errors to show.
-    #[arg(short = 'n', default_value_t = 10)]
-    pub n: usize,
-    /// Neighbours shown per error.
-    #[arg(short = 'k', default_value_t = 3)]
-    pub k: usize,
+    #[arg(short = 'n', long = "show", default_value_t = 10, value_name = "N")]
+    pub show: usize,
+    /// Training battles with the nearest prompts shown per error.
+    #[arg(long = "neighbours", short_alias = 'k', default_value_t = 3, value_name = "N")]
+    pub neighbours: usize,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
-}
-
-impl ErrorsArgs {
-    pub fn config(&self) -> Result<ErrorsConfig, ArgError> {
-        existing_file("--oof", &self.oof)?;
-        Ok(ErrorsConfig { index: self.index.clone(), oof: self.oof.clone(), n: self.n, k: self.k })
-    }
 }
 
 #[derive(Debug, Args)]
@@ -205,6 +200,7 @@ pub struct SynthArgs {
     /// Number of battles.
     #[arg(long, default_value_t = 5000)]
     pub rows: usize,
+    /// Seed of the generator: the same seed writes the same file.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Share of multi-turn battles.
@@ -215,139 +211,62 @@ pub struct SynthArgs {
     pub out: PathBuf,
 }
 
-impl SynthArgs {
-    pub fn params(&self) -> Result<knnpref::synth::SynthParams, ArgError> {
-        if !(0.0..=1.0).contains(&self.multi_turn) {
-            return Err(arg_err("--multi-turn", "must be between 0 and 1"));
+/// `--device`: where inference runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeviceArg {
+    /// ONNX Runtime on the CPU.
+    Cpu,
+    /// ONNX Runtime's CUDA provider (not in this build).
+    Cuda,
+}
+
+impl From<DeviceArg> for Device {
+    fn from(d: DeviceArg) -> Device {
+        match d {
+            DeviceArg::Cpu => Device::Cpu,
+            DeviceArg::Cuda => Device::Cuda,
         }
-        Ok(knnpref::synth::SynthParams { rows: self.rows, seed: self.seed, multi_turn: self.multi_turn })
     }
 }
 
-/// An argument combination that parses but makes no sense.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid argument {flag}: {why}")]
-pub struct ArgError {
-    pub flag: &'static str,
-    pub why: String,
+/// `--search`: how neighbours are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SearchArg {
+    /// Exact below 200,000 vectors per index, HNSW above.
+    Auto,
+    /// A dot product against every vector.
+    Exact,
+    /// Approximate search in an HNSW graph.
+    Hnsw,
 }
 
-fn arg_err(flag: &'static str, why: impl Into<String>) -> ArgError {
-    ArgError { flag, why: why.into() }
-}
-
-impl EmbedArgs {
-    pub fn options(&self, quiet: bool) -> Result<EmbedOptions, ArgError> {
-        if self.batch_size == 0 {
-            return Err(arg_err("--batch-size", "must be at least 1"));
+impl From<SearchArg> for Search {
+    fn from(s: SearchArg) -> Search {
+        match s {
+            SearchArg::Auto => Search::Auto,
+            SearchArg::Exact => Search::Exact,
+            SearchArg::Hnsw => Search::Hnsw,
         }
-        if self.sessions == 0 {
-            return Err(arg_err("--sessions", "must be at least 1"));
-        }
-        if self.threads == Some(0) {
-            return Err(arg_err("--threads", "must be at least 1"));
-        }
-        if let Some(dir) = &self.model {
-            if !dir.is_dir() {
-                return Err(arg_err("--model", format!("{} is not a folder", dir.display())));
-            }
-        }
-        Ok(EmbedOptions {
-            model_dir: self.model.clone(),
-            quantized: self.quantized,
-            threads: self.threads.unwrap_or_else(default_threads),
-            sessions: self.sessions,
-            batch_size: self.batch_size,
-            max_tokens: self.max_tokens,
-            device: self.device,
-            use_cache: !self.no_cache,
-            progress: !quiet,
-        })
     }
 }
 
-pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-impl FitArgs {
-    fn params(&self, folds: usize) -> Result<ModelParams, ArgError> {
-        if folds < 2 {
-            return Err(arg_err("--folds", "must be at least 2"));
+impl Command {
+    /// Worker threads asked for (`None`: all cores; commands that do not embed).
+    pub fn threads(&self) -> Option<usize> {
+        match self {
+            Command::Index(a) => a.embed.threads,
+            Command::Predict(a) => a.embed.threads,
+            Command::Similar(a) => a.embed.threads,
+            Command::Evaluate(a) => a.embed.threads,
+            Command::Errors(_) | Command::Synth(_) => None,
         }
-        if self.k == 0 {
-            return Err(arg_err("--neighbours", "must be at least 1"));
-        }
-        let features = if self.no_knn { FeatureSet::NO_KNN } else { FeatureSet::FULL };
-        Ok(ModelParams {
-            features,
-            knn: KnnParams { k: self.k, ..KnnParams::default() },
-            folds,
-            seed: self.seed,
-            search: self.search,
-            hnsw: HnswParams::default(),
-            ..ModelParams::default()
-        })
     }
 }
 
-fn existing_file(flag: &'static str, path: &Path) -> Result<(), ArgError> {
-    if !path.is_file() {
-        return Err(arg_err(flag, format!("{} is not a file", path.display())));
-    }
-    Ok(())
-}
-
-impl IndexArgs {
-    pub fn config(&self, quiet: bool) -> Result<IndexConfig, ArgError> {
-        existing_file("--train", &self.train)?;
-        Ok(IndexConfig {
-            train: self.train.clone(),
-            out: self.out.clone(),
-            embed: self.embed.options(quiet)?,
-            params: self.fit.params(self.folds)?,
-        })
-    }
-}
-
-impl PredictArgs {
-    pub fn config(&self, quiet: bool) -> Result<PredictConfig, ArgError> {
-        existing_file("--test", &self.test)?;
-        Ok(PredictConfig {
-            index: self.index.clone(),
-            test: self.test.clone(),
-            out: self.out.clone(),
-            embed: self.embed.options(quiet)?,
-        })
-    }
-}
-
-impl SimilarArgs {
-    pub fn config(&self) -> Result<SimilarConfig, ArgError> {
-        let query = match (&self.id, &self.text) {
-            (Some(id), _) => Query::Id(id.clone()),
-            (None, Some(text)) => Query::Text(text.clone()),
-            (None, None) => return Err(arg_err("--id/--text", "give one of them")),
-        };
-        Ok(SimilarConfig { index: self.index.clone(), query, k: self.k, embed: self.embed.options(true)? })
-    }
-}
-
-impl EvaluateArgs {
-    pub fn config(&self, quiet: bool) -> Result<EvaluateConfig, ArgError> {
-        existing_file("--train", &self.train)?;
-        if self.repeats == 0 {
-            return Err(arg_err("--repeats", "must be at least 1"));
-        }
-        Ok(EvaluateConfig {
-            train: self.train.clone(),
-            folds: self.folds,
-            seed: self.fit.seed,
-            repeats: self.repeats,
-            oof: self.oof.clone(),
-            report: self.report.clone(),
-            embed: self.embed.options(quiet)?,
-            params: self.fit.params(self.folds)?,
-        })
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn search_help_states_the_crossover_the_library_uses() {
+        assert_eq!(knnpref::search::EXACT_BELOW, 200_000, "update the --search help text");
     }
 }

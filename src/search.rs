@@ -1,5 +1,8 @@
 //! Nearest-neighbour search over unit vectors: exact, or HNSW (hnsw_rs).
 //!
+//! It sits below everything that looks neighbours up (the neighbour features,
+//! the model, `similar`), and knows nothing of battles: rows are just rows.
+//!
 //! Exact search is one matrix product per block of queries (SIMD GEMM) and
 //! is faster than building and searching an HNSW graph below about 200k
 //! vectors; `Search::Auto` picks it below that size.
@@ -15,7 +18,9 @@ use rayon::prelude::*;
 pub struct HnswParams {
     /// Links per node (hnsw_rs `max_nb_connection`).
     pub m: usize,
+    /// Candidate list size while inserting (higher: better graph, slower build).
     pub ef_construction: usize,
+    /// Candidate list size while searching (higher: better recall, slower search).
     pub ef_search: usize,
 }
 
@@ -26,9 +31,7 @@ impl Default for HnswParams {
 }
 
 /// Which search to use.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Search {
     /// Exact below [`EXACT_BELOW`] vectors, HNSW above.
@@ -50,10 +53,14 @@ pub const EXACT_BELOW: usize = 200_000;
 /// One neighbour: the row in the collection and its cosine similarity.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hit {
+    /// Row of the vector in the collection searched.
     pub row: usize,
+    /// Cosine similarity to the query (dot product of unit vectors).
     pub sim: f32,
 }
 
+/// A searchable collection of unit vectors, with an HNSW graph when the
+/// collection is large (or when asked for).
 pub struct VectorIndex {
     dim: usize,
     data: Vec<f32>,
@@ -80,14 +87,17 @@ impl VectorIndex {
         VectorIndex { dim, data, hnsw }
     }
 
+    /// Number of vectors.
     pub fn len(&self) -> usize {
         self.data.len().checked_div(self.dim).unwrap_or(0)
     }
 
+    /// True when there are no vectors.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// True when searches go through the HNSW graph.
     pub fn is_hnsw(&self) -> bool {
         self.hnsw.is_some()
     }
@@ -172,6 +182,7 @@ fn sort_hits(hits: &mut [Hit]) {
     hits.sort_by(cmp_hits);
 }
 
+/// Dot product of two equal-length vectors (cosine similarity for unit vectors).
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }

@@ -1,25 +1,54 @@
-//! Battles in the form the model consumes: embeddings plus text statistics.
+//! Battles in the form the model consumes: embeddings plus text statistics,
+//! row-aligned, so that the model never touches text again.
 
+use super::text::BattleStats;
 use crate::data::{Battle, Label};
 use crate::embed::{EmbedError, Embedder};
-use crate::features::{BattleStats, Vectors};
 
 /// Row-aligned embeddings (prompt, response A, response B) and statistics.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Encoded {
+pub struct EncodedBattles {
+    /// Embedding dimension.
     pub dim: usize,
+    /// Battle ids, by row.
     pub ids: Vec<String>,
+    /// Prompt embeddings, row-major (`len() × dim`).
     pub prompt: Vec<f32>,
+    /// Response A embeddings, row-major.
     pub a: Vec<f32>,
+    /// Response B embeddings, row-major.
     pub b: Vec<f32>,
+    /// Text statistics, by row (empty for battles loaded from an index).
     pub stats: Vec<BattleStats>,
+    /// Votes, by row, where known.
     pub labels: Vec<Option<Label>>,
 }
 
-impl Encoded {
+/// The embedding vectors of one battle.
+pub(crate) struct Vectors<'a> {
+    pub prompt: &'a [f32],
+    pub a: &'a [f32],
+    pub b: &'a [f32],
+}
+
+impl Vectors<'_> {
+    /// No vectors at all (dimension 0), for counting scalar features.
+    pub(crate) const EMPTY: Vectors<'static> = Vectors { prompt: &[], a: &[], b: &[] };
+
+    /// The same vectors with A and B exchanged.
+    pub(crate) fn swapped(&self) -> Vectors<'_> {
+        Vectors { prompt: self.prompt, a: self.b, b: self.a }
+    }
+}
+
+impl EncodedBattles {
     /// Embed every battle's prompt and responses in one pass, so that shared
     /// texts are embedded once and batches are sorted across all of them.
-    pub fn encode(embedder: &mut Embedder, battles: &[Battle], what: &str) -> Result<Encoded, EmbedError> {
+    pub fn encode(
+        embedder: &mut Embedder,
+        battles: &[Battle],
+        what: &str,
+    ) -> Result<EncodedBattles, EmbedError> {
         let n = battles.len();
         let mut turns: Vec<&[String]> = Vec::with_capacity(3 * n);
         turns.extend(battles.iter().map(|b| b.prompt.as_slice()));
@@ -28,7 +57,7 @@ impl Encoded {
         let texts = embedder.fit_many(&turns);
         let all = embedder.embed(&texts, what)?;
         let dim = embedder.info().dim;
-        Ok(Encoded {
+        Ok(EncodedBattles {
             dim,
             ids: battles.iter().map(|b| b.id.clone()).collect(),
             prompt: all[..n * dim].to_vec(),
@@ -39,10 +68,12 @@ impl Encoded {
         })
     }
 
+    /// Number of battles.
     pub fn len(&self) -> usize {
         self.ids.len()
     }
 
+    /// True when there are no battles.
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
     }
@@ -51,24 +82,28 @@ impl Encoded {
         &v[i * self.dim..(i + 1) * self.dim]
     }
 
+    /// Prompt embedding of row `i`.
     pub fn prompt_of(&self, i: usize) -> &[f32] {
         self.row(&self.prompt, i)
     }
 
+    /// Response A embedding of row `i`.
     pub fn a_of(&self, i: usize) -> &[f32] {
         self.row(&self.a, i)
     }
 
+    /// Response B embedding of row `i`.
     pub fn b_of(&self, i: usize) -> &[f32] {
         self.row(&self.b, i)
     }
 
-    pub fn vectors(&self, i: usize) -> Vectors<'_> {
+    /// The three embeddings of row `i`.
+    pub(crate) fn vectors(&self, i: usize) -> Vectors<'_> {
         Vectors { prompt: self.prompt_of(i), a: self.a_of(i), b: self.b_of(i) }
     }
 
     /// The rows `rows`, in that order.
-    pub fn subset(&self, rows: &[usize]) -> Encoded {
+    pub fn subset(&self, rows: &[usize]) -> EncodedBattles {
         let gather = |v: &[f32]| {
             let mut out = Vec::with_capacity(rows.len() * self.dim);
             for &r in rows {
@@ -76,7 +111,7 @@ impl Encoded {
             }
             out
         };
-        Encoded {
+        EncodedBattles {
             dim: self.dim,
             ids: rows.iter().map(|&r| self.ids[r].clone()).collect(),
             prompt: gather(&self.prompt),
@@ -88,8 +123,8 @@ impl Encoded {
     }
 
     /// The same battles with responses A and B exchanged.
-    pub fn swapped(&self) -> Encoded {
-        Encoded {
+    pub fn swapped(&self) -> EncodedBattles {
+        EncodedBattles {
             a: self.b.clone(),
             b: self.a.clone(),
             stats: self.stats.iter().map(|s| s.swapped()).collect(),

@@ -7,21 +7,33 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::jsonlist::{parse_turns, TurnsError};
+mod from_csv;
+mod from_parquet;
+pub mod turns;
+
+use turns::{parse_turns, TurnsError};
 
 /// Who won a battle. The discriminant is the class index used everywhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Label {
+    /// Response A won (`winner_model_a`).
     A = 0,
+    /// Response B won (`winner_model_b`).
     B = 1,
+    /// Neither (`winner_tie`).
     Tie = 2,
 }
 
 impl Label {
+    /// Every class, in class-index order (the order of every probability triple).
+    pub const ALL: [Label; 3] = [Label::A, Label::B, Label::Tie];
+
+    /// The class index: 0 for A, 1 for B, 2 for a tie.
     pub fn index(self) -> usize {
         self as usize
     }
 
+    /// The label of a class index; anything above 1 is a tie.
     pub fn from_index(i: usize) -> Label {
         match i {
             0 => Label::A,
@@ -39,6 +51,8 @@ impl Label {
         }
     }
 
+    /// The class name as the Kaggle columns spell it: `model_a`, `model_b`, `tie`
+    /// (the submission column is `winner_` + this name).
     pub fn name(self) -> &'static str {
         match self {
             Label::A => "model_a",
@@ -51,10 +65,15 @@ impl Label {
 /// One battle: a conversation and the two sides' responses, turn by turn.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Battle {
+    /// The file's `id`, kept as text (or the row number when there is none).
     pub id: String,
+    /// The user's turns.
     pub prompt: Vec<String>,
+    /// Model A's answers, one per turn.
     pub response_a: Vec<String>,
+    /// Model B's answers, one per turn.
     pub response_b: Vec<String>,
+    /// The vote, when the file has winner columns.
     pub label: Option<Label>,
 }
 
@@ -74,6 +93,7 @@ impl Battle {
 /// Whether a file must carry the three winner columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Labels {
+    /// Training files: every row needs its vote.
     Required,
     /// Test files: labels are read when present, ignored otherwise.
     Optional,
@@ -82,8 +102,11 @@ pub enum Labels {
 /// The battles of one file plus the warnings met while reading it.
 #[derive(Debug, Clone)]
 pub struct Dataset {
+    /// The file read.
     pub path: PathBuf,
+    /// Its rows, in file order.
     pub battles: Vec<Battle>,
+    /// Problems that did not stop the read, for the user to see.
     pub warnings: Vec<String>,
     /// The file had no `id` column; ids are the 0-based row numbers.
     pub ids_generated: bool,
@@ -92,11 +115,15 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// Every row's vote, or `None` when any row has none.
     pub fn labels(&self) -> Option<Vec<Label>> {
         self.battles.iter().map(|b| b.label).collect()
     }
 }
 
+/// Why a battles file could not be read; each names the file, and the row
+/// and column where there is one.
+#[allow(missing_docs)]
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     #[error("cannot read {path}")]
@@ -110,7 +137,7 @@ pub enum DataError {
         path: PathBuf,
         line: u64,
         #[source]
-        source: csv::Error,
+        source: ::csv::Error,
     },
     #[error("{path}: row {row} (line {line}) is not valid UTF-8; fix or re-encode the file as UTF-8")]
     InvalidUtf8 { path: PathBuf, row: usize, line: u64 },
@@ -118,7 +145,7 @@ pub enum DataError {
     Parquet {
         path: PathBuf,
         #[source]
-        source: parquet::errors::ParquetError,
+        source: ::parquet::errors::ParquetError,
     },
     #[error("{path}: cannot read Parquet batch")]
     Arrow {
@@ -149,13 +176,14 @@ pub enum DataError {
 }
 
 const TEXT_COLUMNS: [&str; 3] = ["prompt", "response_a", "response_b"];
-const LABEL_COLUMNS: [&str; 3] = ["winner_model_a", "winner_model_b", "winner_tie"];
+/// The one-hot vote columns, in class-index order.
+pub(crate) const LABEL_COLUMNS: [&str; 3] = ["winner_model_a", "winner_model_b", "winner_tie"];
 
 /// Read a battles file; `.parquet` files are read as Parquet, all others as CSV.
 pub fn read_battles(path: &Path, labels: Labels) -> Result<Dataset, DataError> {
     let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
     let (columns, rows) =
-        if is_parquet { crate::parquet_io::read_raw_rows(path)? } else { read_csv_rows(path)? };
+        if is_parquet { from_parquet::read_rows(path)? } else { from_csv::read_rows(path)? };
     assemble(path, labels, &columns, rows)
 }
 
@@ -170,46 +198,6 @@ pub(crate) fn locate_columns(header: &[String]) -> [Option<usize>; 7] {
         *slot = header.iter().position(|h| h.trim() == name);
     }
     pos
-}
-
-fn read_csv_rows(path: &Path) -> Result<(Vec<String>, Vec<RawRowCells>), DataError> {
-    let file = std::fs::File::open(path).map_err(|source| DataError::Io { path: path.to_owned(), source })?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(std::io::BufReader::with_capacity(1 << 20, file));
-    let csv_err = |source: csv::Error| DataError::Csv {
-        path: path.to_owned(),
-        line: source.position().map_or(1, |p| p.line()),
-        source,
-    };
-    let header: Vec<String> = reader
-        .byte_headers()
-        .map_err(csv_err)?
-        .iter()
-        .map(|h| String::from_utf8_lossy(h).trim_start_matches('\u{feff}').to_string())
-        .collect();
-    let pos = locate_columns(&header);
-    let mut rows = Vec::new();
-    let mut record = csv::ByteRecord::new();
-    while reader.read_byte_record(&mut record).map_err(csv_err)? {
-        let row = rows.len() + 1;
-        let line = record.position().map_or(0, |p| p.line());
-        let mut cells: RawRowCells = Default::default();
-        for (cell, p) in cells.iter_mut().zip(pos) {
-            if let Some(p) = p {
-                let bytes = record.get(p).unwrap_or_default();
-                let text = std::str::from_utf8(bytes).map_err(|_| DataError::InvalidUtf8 {
-                    path: path.to_owned(),
-                    row,
-                    line,
-                })?;
-                *cell = Some(text.to_owned());
-            }
-        }
-        rows.push(cells);
-    }
-    Ok((header, rows))
 }
 
 pub(crate) type RawRowCells = [Option<String>; 7];
@@ -335,105 +323,4 @@ fn parse_label(path: &Path, row: usize, cells: [Option<String>; 3]) -> Result<La
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn write(content: &str) -> tempfile::NamedTempFile {
-        let mut f = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
-        std::io::Write::write_all(&mut f, content.as_bytes()).unwrap();
-        f
-    }
-
-    const HEADER: &str =
-        "id,model_a,model_b,prompt,response_a,response_b,winner_model_a,winner_model_b,winner_tie\n";
-
-    #[test]
-    fn reads_multi_turn_null_and_labels() {
-        let f = write(&format!(
-            "{HEADER}7,x,y,\"[\"\"hi\"\",\"\"again\"\"]\",\"[\"\"a1\"\",null]\",\"[\"\"b1\"\",\"\"b2\"\"]\",0,1.0,0\n"
-        ));
-        let d = read_battles(f.path(), Labels::Required).unwrap();
-        let b = &d.battles[0];
-        assert_eq!(b.id, "7");
-        assert_eq!(b.prompt, vec!["hi", "again"]);
-        assert_eq!(b.response_a, vec!["a1", ""]);
-        assert_eq!(b.label, Some(Label::B));
-    }
-
-    #[test]
-    fn bom_crlf_and_reordered_columns() {
-        let f = write(
-            "\u{feff}response_b,id,prompt,response_a,extra\r\n\"[\"\"b\"\"]\",x1,\"[\"\"p\"\"]\",\"[\"\"a\"\"]\",zzz\r\n",
-        );
-        let d = read_battles(f.path(), Labels::Optional).unwrap();
-        assert_eq!(d.battles[0].id, "x1");
-        assert_eq!(d.battles[0].response_b, vec!["b"]);
-        assert!(!d.has_labels);
-    }
-
-    #[test]
-    fn label_errors_name_the_row() {
-        let f = write(&format!("{HEADER}1,x,y,\"[\"\"p\"\"]\",\"[\"\"a\"\"]\",\"[\"\"b\"\"]\",1,1,0\n"));
-        let err = read_battles(f.path(), Labels::Required).unwrap_err();
-        assert!(matches!(err, DataError::BadLabel { row: 1, .. }), "{err}");
-    }
-
-    #[test]
-    fn missing_column_is_named() {
-        let f = write("id,prompt,response_a\n1,\"[]\",\"[]\"\n");
-        let err = read_battles(f.path(), Labels::Optional).unwrap_err();
-        assert!(matches!(err, DataError::MissingColumn { column: "response_b", .. }), "{err}");
-    }
-
-    #[test]
-    fn duplicate_ids_are_refused() {
-        let row = "\"[\"\"p\"\"]\",\"[\"\"a\"\"]\",\"[\"\"b\"\"]\"";
-        let f = write(&format!("id,prompt,response_a,response_b\n5,{row}\n5,{row}\n"));
-        let err = read_battles(f.path(), Labels::Optional).unwrap_err();
-        assert!(matches!(err, DataError::DuplicateId { row: 2, first_row: 1, .. }), "{err}");
-    }
-
-    #[test]
-    fn header_only_is_empty_error() {
-        let f = write(HEADER);
-        assert!(matches!(read_battles(f.path(), Labels::Required).unwrap_err(), DataError::Empty { .. }));
-    }
-
-    #[test]
-    fn invalid_utf8_names_the_row() {
-        let mut bytes =
-            b"id,prompt,response_a,response_b\n1,\"[\"\"ok\"\"]\",\"[\"\"a\"\"]\",\"[\"\"b\"\"]\"\n2,\"[\"\""
-                .to_vec();
-        bytes.extend_from_slice(&[0xff, 0xfe]);
-        bytes.extend_from_slice(b"\"\"]\",\"[]\",\"[]\"\n");
-        let mut f = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
-        std::io::Write::write_all(&mut f, &bytes).unwrap();
-        let err = read_battles(f.path(), Labels::Optional).unwrap_err();
-        assert!(matches!(err, DataError::InvalidUtf8 { row: 2, .. }), "{err}");
-    }
-
-    #[test]
-    fn reads_parquet_with_the_same_columns() {
-        use crate::parquet_io::{write_table, Column};
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("train.parquet");
-        let s = |v: &[&str]| Column::Str(v.iter().map(|x| x.to_string()).collect());
-        write_table(
-            &path,
-            vec![
-                ("id", s(&["10", "11"])),
-                ("prompt", s(&["[\"p1\"]", "[\"p2\", null]"])),
-                ("response_a", s(&["[\"a1\"]", "[\"a2\", \"a3\"]"])),
-                ("response_b", s(&["[\"b1\"]", "[\"b2\", \"b3\"]"])),
-                ("winner_model_a", s(&["0", "1"])),
-                ("winner_model_b", s(&["0", "0"])),
-                ("winner_tie", s(&["1", "0"])),
-            ],
-        )
-        .unwrap();
-        let d = read_battles(&path, Labels::Required).unwrap();
-        assert_eq!(d.battles.len(), 2);
-        assert_eq!(d.battles[1].prompt, vec!["p2", ""]);
-        assert_eq!(d.labels().unwrap(), vec![Label::Tie, Label::A]);
-    }
-}
+mod tests;

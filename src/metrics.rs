@@ -1,20 +1,49 @@
-//! Scores that let a competitor tell a real gain from noise: calibration
-//! error, reliability bins, paired bootstrap intervals and segment labels.
+//! Scores: the one log loss every stage uses (Kaggle's clipping rule), and
+//! what lets a competitor tell a real gain from noise — accuracy,
+//! calibration error, reliability bins, paired bootstrap intervals and
+//! segment labels.
 
 use crate::data::{Battle, Label};
-use crate::head::argmax;
 use crate::rand::SplitMix;
 
-/// Per-row log loss (probabilities as given; callers normalise first).
-pub fn row_losses(probs: &[[f64; 3]], y: &[Label]) -> Vec<f64> {
-    probs.iter().zip(y).map(|(p, l)| -p[l.index()].clamp(1e-15, 1.0).ln()).collect()
+/// Kaggle's clipping: each probability is clipped to [EPS, 1 − EPS] and the
+/// row renormalised before the log is taken.
+const EPS: f64 = 1e-15;
+
+/// One row's log loss under Kaggle's clipping rule.
+fn row_log_loss(p: &[f64; 3], y: Label) -> f64 {
+    let s: f64 = p.iter().map(|v| v.clamp(EPS, 1.0 - EPS)).sum();
+    -(p[y.index()].clamp(EPS, 1.0 - EPS) / s).ln()
 }
 
+/// Per-row log loss, for paired comparisons and segments.
+pub(crate) fn row_losses(probs: &[[f64; 3]], y: &[Label]) -> Vec<f64> {
+    probs.iter().zip(y).map(|(p, &l)| row_log_loss(p, l)).collect()
+}
+
+/// Mean multi-class log loss, as Kaggle scores a submission.
+pub fn log_loss(probs: &[[f64; 3]], y: &[Label]) -> f64 {
+    let total: f64 = probs.iter().zip(y).map(|(p, &l)| row_log_loss(p, l)).sum();
+    total / y.len().max(1) as f64
+}
+
+/// Share of rows whose most probable class is the true one.
+pub fn accuracy(probs: &[[f64; 3]], y: &[Label]) -> f64 {
+    let hits = probs.iter().zip(y).filter(|(p, l)| argmax(p) == l.index()).count();
+    hits as f64 / y.len().max(1) as f64
+}
+
+/// Index of the most probable class (the first one on ties).
+pub fn argmax(p: &[f64; 3]) -> usize {
+    (0..3).fold(0, |best, c| if p[c] > p[best] { c } else { best })
+}
+
+/// Arithmetic mean (0 for no values).
 pub fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
-/// Sample standard deviation.
+/// Sample standard deviation (0 for fewer than two values).
 pub fn std_dev(v: &[f64]) -> f64 {
     if v.len() < 2 {
         return 0.0;
@@ -43,11 +72,15 @@ pub fn ece(probs: &[[f64; 3]], y: &[Label], bins: usize) -> f64 {
 /// bin, the observed frequency of that class, and the bin's size.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct ReliabilityBin {
+    /// Mean predicted probability of the class in the bin.
     pub predicted: f64,
+    /// Share of the bin's rows whose true class it is.
     pub observed: f64,
+    /// Rows in the bin.
     pub count: usize,
 }
 
+/// Reliability diagram of one class over `bins` equal-width bins (empty bins left out).
 pub fn reliability(probs: &[[f64; 3]], y: &[Label], class: usize, bins: usize) -> Vec<ReliabilityBin> {
     let mut acc = vec![(0.0, 0.0, 0usize); bins];
     for (p, l) in probs.iter().zip(y) {
@@ -65,11 +98,15 @@ pub fn reliability(probs: &[[f64; 3]], y: &[Label], class: usize, bins: usize) -
 /// Mean of `a − b` over rows with a bootstrap 95% interval (percentile method).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct PairedDiff {
+    /// Mean of the per-row differences.
     pub mean: f64,
+    /// 2.5th percentile of the bootstrap means.
     pub low: f64,
+    /// 97.5th percentile of the bootstrap means.
     pub high: f64,
 }
 
+/// Paired difference of per-row losses `a − b`, with `resamples` seeded bootstrap draws.
 pub fn paired_bootstrap(a: &[f64], b: &[f64], resamples: usize, seed: u64) -> PairedDiff {
     let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
     let n = d.len();

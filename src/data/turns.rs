@@ -7,22 +7,36 @@
 
 use std::borrow::Cow;
 
+/// Why a cell is not a list of turns (the caller adds the file, row and column).
 #[derive(Debug, thiserror::Error)]
 pub enum TurnsError {
+    /// The cell looks like JSON but does not parse.
     #[error("invalid JSON list")]
     Json {
+        /// The parser's complaint.
         #[source]
         source: serde_json::Error,
     },
+    /// The cell is JSON, but neither a list nor a string.
     #[error("expected a JSON list of strings, found {found}")]
-    NotAList { found: &'static str },
+    NotAList {
+        /// What it is instead, in words.
+        found: &'static str,
+    },
+    /// One entry of the list is neither a string nor null.
     #[error("turn {turn} is {found}, expected a string or null")]
-    BadTurn { turn: usize, found: &'static str },
+    BadTurn {
+        /// The 1-based position of the entry.
+        turn: usize,
+        /// What it is instead, in words.
+        found: &'static str,
+    },
 }
 
 /// The turns of one cell.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Turns {
+    /// One string per turn; `null` turns are empty strings.
     pub turns: Vec<String>,
     /// The cell was a JSON string or bare text rather than a list.
     pub was_plain_string: bool,

@@ -1,0 +1,170 @@
+//! From parsed arguments to the library's configs: every check that clap
+//! cannot express happens here, once, before any work.
+
+use std::path::Path;
+
+use knnpref::features::{FeatureSet, KnnParams};
+use knnpref::model::ModelParams;
+use knnpref::pipeline::{
+    EmbedOptions, ErrorsConfig, EvaluateConfig, IndexConfig, PredictConfig, Query, SimilarConfig,
+};
+use knnpref::search::HnswParams;
+
+use knnpref::synth::SynthParams;
+
+use super::{EmbedArgs, ErrorsArgs, EvaluateArgs, FitArgs, IndexArgs, PredictArgs, SimilarArgs, SynthArgs};
+
+/// An argument combination that parses but makes no sense.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid argument {flag}: {why}")]
+pub struct ArgError {
+    pub flag: &'static str,
+    pub why: String,
+}
+
+fn arg_err(flag: &'static str, why: impl Into<String>) -> ArgError {
+    ArgError { flag, why: why.into() }
+}
+
+impl EmbedArgs {
+    pub fn options(&self, quiet: bool) -> Result<EmbedOptions, ArgError> {
+        if self.batch_size == 0 {
+            return Err(arg_err("--batch-size", "must be at least 1"));
+        }
+        if self.sessions == 0 {
+            return Err(arg_err("--sessions", "must be at least 1"));
+        }
+        if self.threads == Some(0) {
+            return Err(arg_err("--threads", "must be at least 1"));
+        }
+        if let Some(dir) = &self.model {
+            if !dir.is_dir() {
+                return Err(arg_err("--model", format!("{} is not a folder", dir.display())));
+            }
+        }
+        Ok(EmbedOptions {
+            model_dir: self.model.clone(),
+            quantized: self.quantized,
+            threads: self.threads.unwrap_or_else(default_threads),
+            sessions: self.sessions,
+            batch_size: self.batch_size,
+            max_tokens: self.max_tokens,
+            device: self.device.into(),
+            use_cache: !self.no_cache,
+            progress: !quiet,
+        })
+    }
+}
+
+/// Every core the process may use.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+impl FitArgs {
+    fn params(&self, folds: usize) -> Result<ModelParams, ArgError> {
+        if folds < 2 {
+            return Err(arg_err("--folds", "must be at least 2"));
+        }
+        if self.neighbours == 0 {
+            return Err(arg_err("--neighbours", "must be at least 1"));
+        }
+        let features = if self.no_knn { FeatureSet::NO_KNN } else { FeatureSet::FULL };
+        Ok(ModelParams {
+            features,
+            knn: KnnParams { k: self.neighbours, ..KnnParams::default() },
+            folds,
+            seed: self.seed,
+            search: self.search.into(),
+            hnsw: HnswParams::default(),
+            ..ModelParams::default()
+        })
+    }
+}
+
+fn existing_file(flag: &'static str, path: &Path) -> Result<(), ArgError> {
+    if !path.is_file() {
+        return Err(arg_err(flag, format!("{} is not a file", path.display())));
+    }
+    Ok(())
+}
+
+impl IndexArgs {
+    pub fn config(&self, quiet: bool) -> Result<IndexConfig, ArgError> {
+        existing_file("--train", &self.train)?;
+        Ok(IndexConfig {
+            train: self.train.clone(),
+            out: self.out.clone(),
+            embed: self.embed.options(quiet)?,
+            params: self.fit.params(self.folds)?,
+        })
+    }
+}
+
+impl PredictArgs {
+    pub fn config(&self, quiet: bool) -> Result<PredictConfig, ArgError> {
+        existing_file("--test", &self.test)?;
+        Ok(PredictConfig {
+            index: self.index.clone(),
+            test: self.test.clone(),
+            out: self.out.clone(),
+            embed: self.embed.options(quiet)?,
+        })
+    }
+}
+
+impl SimilarArgs {
+    pub fn config(&self) -> Result<SimilarConfig, ArgError> {
+        let query = match (&self.id, &self.text) {
+            (Some(id), _) => Query::Id(id.clone()),
+            (None, Some(text)) => Query::Text(text.clone()),
+            (None, None) => return Err(arg_err("--id/--text", "give one of them")),
+        };
+        Ok(SimilarConfig {
+            index: self.index.clone(),
+            query,
+            show: self.show,
+            embed: self.embed.options(true)?,
+        })
+    }
+}
+
+impl EvaluateArgs {
+    pub fn config(&self, quiet: bool) -> Result<EvaluateConfig, ArgError> {
+        existing_file("--train", &self.train)?;
+        if self.repeats == 0 {
+            return Err(arg_err("--repeats", "must be at least 1"));
+        }
+        Ok(EvaluateConfig {
+            train: self.train.clone(),
+            folds: self.folds,
+            seed: self.fit.seed,
+            repeats: self.repeats,
+            oof: self.oof.clone(),
+            report: self.report.clone(),
+            embed: self.embed.options(quiet)?,
+            params: self.fit.params(self.folds)?,
+        })
+    }
+}
+
+impl ErrorsArgs {
+    pub fn config(&self) -> Result<ErrorsConfig, ArgError> {
+        existing_file("--oof", &self.oof)?;
+        Ok(ErrorsConfig {
+            index: self.index.clone(),
+            oof: self.oof.clone(),
+            show: self.show,
+            neighbours: self.neighbours,
+        })
+    }
+}
+
+impl SynthArgs {
+    pub fn params(&self) -> Result<SynthParams, ArgError> {
+        if !(0.0..=1.0).contains(&self.multi_turn) {
+            return Err(arg_err("--multi-turn", "must be between 0 and 1"));
+        }
+        Ok(SynthParams { rows: self.rows, seed: self.seed, multi_turn: self.multi_turn })
+    }
+}

@@ -1,0 +1,54 @@
+//! The Parquet side of the battles reader: the same columns as the CSV
+//! reader, cast to strings, so both formats meet in one row parser.
+
+use std::path::Path;
+
+use arrow::array::{Array, ArrayRef, StringArray};
+use arrow::datatypes::DataType;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use super::{locate_columns, DataError, RawRowCells};
+
+/// Read the knnpref columns of a Parquet battles file as raw string cells.
+pub(super) fn read_rows(path: &Path) -> Result<(Vec<String>, Vec<RawRowCells>), DataError> {
+    let pq_err = |source| DataError::Parquet { path: path.to_owned(), source };
+    let file = std::fs::File::open(path).map_err(|source| DataError::Io { path: path.to_owned(), source })?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err)?;
+    let header: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let pos = locate_columns(&header);
+    let reader = builder.build().map_err(pq_err)?;
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|source| DataError::Arrow { path: path.to_owned(), source })?;
+        let mut cols: Vec<Option<StringArray>> = Vec::with_capacity(7);
+        for p in pos {
+            cols.push(match p {
+                Some(p) => Some(as_strings(path, &header[p], batch.column(p))?),
+                None => None,
+            });
+        }
+        for r in 0..batch.num_rows() {
+            let mut cells: RawRowCells = Default::default();
+            for (cell, col) in cells.iter_mut().zip(&cols) {
+                if let Some(col) = col {
+                    *cell = Some(if col.is_null(r) { String::new() } else { col.value(r).to_string() });
+                }
+            }
+            rows.push(cells);
+        }
+    }
+    Ok((header, rows))
+}
+
+fn as_strings(path: &Path, name: &str, col: &ArrayRef) -> Result<StringArray, DataError> {
+    let casted = arrow::compute::cast(col, &DataType::Utf8).map_err(|_| DataError::ParquetType {
+        path: path.to_owned(),
+        column: name.to_string(),
+        found: col.data_type().to_string(),
+    })?;
+    casted.as_any().downcast_ref::<StringArray>().cloned().ok_or_else(|| DataError::ParquetType {
+        path: path.to_owned(),
+        column: name.to_string(),
+        found: col.data_type().to_string(),
+    })
+}

@@ -1,0 +1,113 @@
+//! The batch scheduler: deduplicate texts, answer what the cache holds,
+//! sort the rest by token length, and feed batches to the sessions side by
+//! side, storing and caching results as they come back.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::stats::progress_bar;
+use super::{token_count, Cache, EmbedError, Embedder};
+
+impl Embedder {
+    /// Embed texts; returns row-major L2-normalised vectors, one per text.
+    pub fn embed(&mut self, texts: &[String], what: &str) -> Result<Vec<f32>, EmbedError> {
+        let dim = self.info.dim;
+        // Deduplicate: identical texts are embedded once.
+        let mut unique: Vec<&str> = Vec::new();
+        let mut slot_of: HashMap<&str, usize> = HashMap::new();
+        let slots: Vec<usize> = texts
+            .iter()
+            .map(|t| {
+                *slot_of.entry(t.as_str()).or_insert_with(|| {
+                    unique.push(t.as_str());
+                    unique.len() - 1
+                })
+            })
+            .collect();
+        let keys: Vec<[u8; 32]> = unique.par_iter().map(|t| Cache::key(t)).collect();
+        let mut vectors = vec![0f32; unique.len() * dim];
+        let mut todo = Vec::new();
+        for (u, key) in keys.iter().enumerate() {
+            match self.cache.as_ref().and_then(|c| c.get(key)) {
+                Some(v) => vectors[u * dim..(u + 1) * dim].copy_from_slice(v),
+                None => todo.push(u),
+            }
+        }
+        if !todo.is_empty() {
+            self.start_sessions()?;
+        }
+        // Sort the remaining texts by token count so batches pad little.
+        let (tokenizer, max) = (&self.tokenizer, self.info.max_tokens);
+        let lengths: Vec<usize> = todo.par_iter().map(|&u| token_count(tokenizer, unique[u], max)).collect();
+        // Order by (length, text) so that batch composition, and with it every
+        // floating-point result, depends only on the set of texts.
+        let mut order: Vec<usize> = (0..todo.len()).collect();
+        order.sort_by(|&i, &j| (lengths[i], unique[todo[i]]).cmp(&(lengths[j], unique[todo[j]])));
+        let batches: Vec<&[usize]> = order.chunks(self.batch_size).collect();
+        let total_tokens: u64 = lengths.iter().map(|&l| l as u64).sum();
+        let bar = progress_bar(self.progress && !todo.is_empty(), total_tokens, what);
+        bar.set_message(format!(
+            "{} texts ({} cached, {} duplicates)",
+            todo.len(),
+            unique.len() - todo.len(),
+            texts.len() - unique.len()
+        ));
+        let started = Instant::now();
+        // Each session takes the next batch from a shared counter; results
+        // come back here, where they are stored, cached and counted.
+        let next = AtomicUsize::new(0);
+        let (tx, rx) = mpsc::channel::<Result<(usize, Vec<Vec<f32>>), EmbedError>>();
+        let cache = &mut self.cache;
+        let run = std::thread::scope(|scope| -> Result<(), EmbedError> {
+            for session in self.sessions.iter_mut() {
+                let (tx, next, batches, unique, todo) = (tx.clone(), &next, &batches, &unique, &todo);
+                scope.spawn(move || loop {
+                    let b = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(batch) = batches.get(b) else { break };
+                    let inputs: Vec<&str> = batch.iter().map(|&i| unique[todo[i]]).collect();
+                    let out = session
+                        .embed(&inputs, Some(inputs.len()))
+                        .map(|v| (b, v))
+                        .map_err(|source| EmbedError::Run { source });
+                    let failed = out.is_err();
+                    if tx.send(out).is_err() || failed {
+                        break;
+                    }
+                });
+            }
+            drop(tx);
+            for message in rx {
+                let (b, out) = message?;
+                let chunk = batches[b];
+                let mut fresh = Vec::with_capacity(chunk.len());
+                let longest = chunk.iter().map(|&i| lengths[i]).max().unwrap_or(0);
+                self.stats.slots += (longest * chunk.len()) as u64;
+                for (&i, v) in chunk.iter().zip(&out) {
+                    let u = todo[i];
+                    vectors[u * dim..(u + 1) * dim].copy_from_slice(v);
+                    fresh.push((keys[u], v.as_slice()));
+                    bar.inc(lengths[i] as u64);
+                }
+                if let Some(cache) = cache.as_mut() {
+                    cache.put_batch(&fresh)?;
+                }
+            }
+            Ok(())
+        });
+        bar.finish_and_clear();
+        run?;
+        self.stats.texts += todo.len();
+        self.stats.tokens += total_tokens;
+        self.stats.cached += unique.len() - todo.len();
+        self.stats.seconds += started.elapsed().as_secs_f64();
+        let mut result = vec![0f32; texts.len() * dim];
+        for (row, &u) in slots.iter().enumerate() {
+            result[row * dim..(row + 1) * dim].copy_from_slice(&vectors[u * dim..(u + 1) * dim]);
+        }
+        Ok(result)
+    }
+}

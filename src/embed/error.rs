@@ -1,0 +1,62 @@
+//! Why embedding fails. One enum for the whole stage, so that callers see
+//! one error type whatever part of the model, runtime or cache failed.
+
+use std::path::PathBuf;
+
+use super::cache::CacheError;
+
+/// Why a model cannot be loaded or run; each message says what to do.
+#[allow(missing_docs)] // each variant's message is its documentation
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("ONNX Runtime library not found at {path}; {hint}")]
+    RuntimeMissing { path: PathBuf, hint: &'static str },
+    #[error("cannot load ONNX Runtime from {path} (it must be version {version}); {hint}")]
+    RuntimeOpen {
+        path: PathBuf,
+        version: &'static str,
+        hint: &'static str,
+        #[source]
+        source: ort::LoadDynamicError,
+    },
+    #[error("cannot start ONNX Runtime from {path}; {hint}")]
+    RuntimeLoad {
+        path: PathBuf,
+        hint: &'static str,
+        #[source]
+        source: ort::Error,
+    },
+    #[error("model folder {dir} lacks {file}; {hint}")]
+    ModelMissing { dir: PathBuf, file: &'static str, hint: &'static str },
+    #[error("cannot read {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: invalid tokenizer")]
+    Tokenizer {
+        path: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("cannot create the ONNX Runtime session for {dir}")]
+    Session {
+        dir: PathBuf,
+        #[source]
+        source: fastembed::Error,
+    },
+    #[error("embedding a batch failed")]
+    Run {
+        #[source]
+        source: fastembed::Error,
+    },
+    #[error("--max-tokens {given} is outside 8..={limit}, the range model {dir} takes")]
+    MaxTokens { given: usize, limit: usize, dir: PathBuf },
+    #[error("model {dir} outputs {output}-dimensional vectors but its config.json says hidden_size {config}; knnpref takes mean-pooled models without a projection head")]
+    Dimension { dir: PathBuf, config: usize, output: usize },
+    #[error("execution provider `{0}` is not available in this build; use --device cpu")]
+    DeviceUnavailable(&'static str),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+}

@@ -1,0 +1,77 @@
+//! A model folder's files and identity: what the manifest records and the
+//! cache is keyed by, read without starting ONNX Runtime.
+
+use std::path::Path;
+
+use super::error::EmbedError;
+use super::runtime::SETUP_HINT;
+use crate::fsio::sha256_hex;
+
+/// Identity of a model: what the manifest records and the cache is keyed by.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ModelInfo {
+    /// The model folder's name, e.g. `all-MiniLM-L6-v2`.
+    pub id: String,
+    /// sha256 of `model.onnx`.
+    pub sha256: String,
+    /// Embedding dimension.
+    pub dim: usize,
+    /// Tokens per text, special tokens included.
+    pub max_tokens: usize,
+}
+
+impl ModelInfo {
+    /// The embedding cache file of this model and token budget.
+    pub(super) fn cache_file(&self) -> String {
+        format!(
+            "{}-{}-{}-d{}.bin",
+            self.id,
+            &self.sha256[..16.min(self.sha256.len())],
+            self.max_tokens,
+            self.dim
+        )
+    }
+}
+
+/// A model file's bytes, or an error naming the file and how to provision it.
+pub(super) fn read(dir: &Path, file: &'static str) -> Result<Vec<u8>, EmbedError> {
+    let path = dir.join(file);
+    if !path.is_file() {
+        return Err(EmbedError::ModelMissing { dir: dir.to_owned(), file, hint: SETUP_HINT });
+    }
+    std::fs::read(&path).map_err(|source| EmbedError::Io { path, source })
+}
+
+/// Read a model folder's identity without starting ONNX Runtime.
+pub fn model_info(dir: &Path) -> Result<ModelInfo, EmbedError> {
+    let onnx = read(dir, "model.onnx")?;
+    Ok(ModelInfo { id: model_id(dir), sha256: sha256_hex(&onnx), dim: 0, max_tokens: max_tokens(dir) })
+}
+
+/// A whole-number field of a JSON file in the model folder, if present.
+fn json_number(dir: &Path, file: &str, key: &str) -> Option<usize> {
+    std::fs::read(dir.join(file))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v[key].as_u64())
+        .map(|n| n as usize)
+}
+
+/// `hidden_size` from config.json, or 0 when it is not there.
+pub(super) fn hidden_size(dir: &Path) -> usize {
+    json_number(dir, "config.json", "hidden_size").unwrap_or(0)
+}
+
+/// `max_position_embeddings` from config.json, default 512.
+pub(super) fn position_limit(dir: &Path) -> usize {
+    json_number(dir, "config.json", "max_position_embeddings").unwrap_or(512)
+}
+
+pub(super) fn model_id(dir: &Path) -> String {
+    dir.file_name().map_or_else(|| "model".into(), |n| n.to_string_lossy().into_owned())
+}
+
+/// `max_seq_length` from sentence_bert_config.json, default 256.
+pub(super) fn max_tokens(dir: &Path) -> usize {
+    json_number(dir, "sentence_bert_config.json", "max_seq_length").unwrap_or(256)
+}

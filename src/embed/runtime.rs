@@ -1,0 +1,65 @@
+//! Where the runtime and the models live (`$KNNPREF_HOME`, provisioned by
+//! `scripts/setup.sh`), and the process-wide ONNX Runtime environment.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use super::error::EmbedError;
+
+/// The ONNX Runtime version whose shared library knnpref loads.
+pub const ORT_VERSION: &str = "1.31.1";
+/// The default model folder name under `$KNNPREF_HOME/models`.
+pub const DEFAULT_MODEL: &str = "all-MiniLM-L6-v2";
+/// The int8 variant selected by `--quantized`.
+pub const QUANTIZED_MODEL: &str = "all-MiniLM-L6-v2-int8";
+
+/// What to run when the runtime or a model is missing.
+pub(crate) const SETUP_HINT: &str =
+    "run scripts/setup.sh (it installs into $KNNPREF_HOME, default ~/.cache/knnpref)";
+
+/// `$KNNPREF_HOME`, default `~/.cache/knnpref`.
+pub fn knnpref_home() -> PathBuf {
+    if let Some(h) = std::env::var_os("KNNPREF_HOME").filter(|h| !h.is_empty()) {
+        return PathBuf::from(h);
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".cache").join("knnpref")
+}
+
+/// The default model folder, or the int8 one.
+pub fn default_model_dir(quantized: bool) -> PathBuf {
+    let name = if quantized { QUANTIZED_MODEL } else { DEFAULT_MODEL };
+    knnpref_home().join("models").join(name)
+}
+
+/// The ONNX Runtime library: `ORT_DYLIB_PATH` if set, else the provisioned one.
+pub fn runtime_library() -> PathBuf {
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    knnpref_home().join("lib").join(format!("libonnxruntime.so.{ORT_VERSION}"))
+}
+
+static ENVIRONMENT: OnceLock<ort::environment::Environment> = OnceLock::new();
+
+/// The process's ONNX Runtime environment, loading the library on first use
+/// (shared by knnpref's sessions and by benches that run ONNX Runtime raw).
+pub fn environment() -> Result<ort::environment::Environment, EmbedError> {
+    if let Some(env) = ENVIRONMENT.get() {
+        return Ok(env.clone());
+    }
+    let path = runtime_library();
+    if !path.is_file() {
+        return Err(EmbedError::RuntimeMissing { path, hint: SETUP_HINT });
+    }
+    let load_err =
+        |source: ort::Error| EmbedError::RuntimeLoad { path: path.clone(), hint: SETUP_HINT, source };
+    let builder = ort::init_from(&path).map_err(|source| EmbedError::RuntimeOpen {
+        path: path.clone(),
+        version: ORT_VERSION,
+        hint: SETUP_HINT,
+        source,
+    })?;
+    let env = builder.with_name("knnpref").build().map_err(load_err)?;
+    Ok(ENVIRONMENT.get_or_init(|| env).clone())
+}

@@ -1,0 +1,54 @@
+//! What embedding costs: counters behind the throughput and padding figures,
+//! and the token-rate progress bar.
+
+/// What embedding has cost so far: the numbers behind the padding and
+/// throughput targets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct EmbedStats {
+    /// Texts run through the model (cache hits and duplicates excluded).
+    pub texts: usize,
+    /// Real tokens fed to the model, special tokens included.
+    pub tokens: u64,
+    /// Token slots the model computed: batch size × longest text, summed.
+    pub slots: u64,
+    /// Texts answered from the cache.
+    pub cached: usize,
+    /// Wall seconds spent in the model loop.
+    pub seconds: f64,
+    /// Wall seconds spent fitting texts into the token budget.
+    pub truncate_seconds: f64,
+}
+
+impl EmbedStats {
+    /// Share of computed slots that were padding.
+    pub fn padding_waste(&self) -> f64 {
+        if self.slots == 0 {
+            0.0
+        } else {
+            1.0 - self.tokens as f64 / self.slots as f64
+        }
+    }
+
+    /// Real tokens per second of the model loop.
+    pub fn tokens_per_second(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.tokens as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+/// A token-throughput progress bar on stderr (hidden when not wanted).
+pub(super) fn progress_bar(show: bool, total: u64, what: &str) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
+    let style = indicatif::ProgressStyle::with_template(&format!(
+        "embedding {what:<10} [{{bar:30}}] {{percent:>3}}% {{per_sec}} tok, eta {{eta}}  {{msg}}"
+    ))
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}

@@ -1,0 +1,121 @@
+//! Unit tests of the embedder, on the provisioned model: sessions, batching,
+//! token accounting, the token budget and golden vectors.
+use super::*;
+use std::path::Path;
+
+fn embedder(batch_size: usize) -> Embedder {
+    embedder_with(batch_size, 1, None).expect("the model is provisioned by scripts/setup.sh")
+}
+
+fn embedder_with(
+    batch_size: usize,
+    sessions: usize,
+    max_tokens: Option<usize>,
+) -> Result<Embedder, EmbedError> {
+    Embedder::open(&EmbedConfig {
+        model_dir: default_model_dir(false),
+        threads: 2,
+        sessions,
+        batch_size,
+        max_tokens,
+        device: Device::Cpu,
+        use_cache: false,
+        progress: false,
+    })
+}
+
+fn sentences() -> Vec<String> {
+    (0..23).map(|i| format!("sentence {i} {}", "about preference data and answers ".repeat(i % 7))).collect()
+}
+
+#[test]
+fn sessions_share_the_work_without_changing_vectors() {
+    let texts = sentences();
+    let mut one = embedder_with(4, 1, None).unwrap();
+    let mut two = embedder_with(4, 2, None).unwrap();
+    let (a, b) = (one.embed(&texts, "t").unwrap(), two.embed(&texts, "t").unwrap());
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+    }
+    assert_eq!(one.stats().tokens, two.stats().tokens);
+    assert_eq!(two.stats().texts, 23);
+}
+
+#[test]
+fn stats_count_tokens_and_padding() {
+    let texts = sentences();
+    let mut single = embedder_with(1, 1, None).unwrap();
+    single.embed(&texts, "t").unwrap();
+    let s = single.stats();
+    assert_eq!(s.slots, s.tokens, "batches of one text have no padding");
+    let want: u64 = texts.iter().map(|t| single.token_count(t) as u64).sum();
+    assert_eq!(s.tokens, want);
+    let mut batched = embedder_with(8, 1, None).unwrap();
+    batched.embed(&texts, "t").unwrap();
+    let b = batched.stats();
+    assert_eq!(b.tokens, s.tokens);
+    assert!(b.slots > b.tokens && b.padding_waste() < 0.5, "{b:?}");
+    // A second call with the same texts embeds them again (no cache here).
+    batched.embed(&texts[..3], "t").unwrap();
+    assert_eq!(batched.stats().texts, 26);
+}
+
+#[test]
+fn max_tokens_truncates_and_is_range_checked() {
+    let mut short = embedder_with(8, 1, Some(16)).unwrap();
+    assert_eq!(short.info().max_tokens, 16);
+    let long = "word ".repeat(100);
+    let fitted = short.fit(std::slice::from_ref(&long));
+    assert_eq!(short.token_count(&fitted), 16, "fit leaves room for the two special tokens");
+    short.embed(&[fitted], "t").unwrap();
+    for bad in [4, 4096] {
+        let err = embedder_with(8, 1, Some(bad)).err().expect("out of range");
+        assert!(err.to_string().contains(&format!("--max-tokens {bad} is outside 8..=512")), "{err}");
+    }
+}
+
+/// Reference values from the same ONNX graph run by Python onnxruntime
+/// with the Hugging Face tokenizer (they also match sentence-transformers'
+/// published all-MiniLM-L6-v2 output for the first sentence).
+#[test]
+fn golden_embeddings() {
+    let mut e = embedder(8);
+    assert_eq!(e.info().dim, 384);
+    let texts = vec!["This is an example sentence".to_string(), "Each sentence is converted".to_string()];
+    let v = e.embed(&texts, "golden").unwrap();
+    let golden: [(&[f32], &[f32]); 2] = [
+        (&[0.067657, 0.063496, 0.048713, 0.079305, 0.037448, 0.002653], &[0.038071, 0.059965, -0.042229]),
+        (&[0.086439, 0.102763, 0.005395, 0.002044, -0.009963, 0.025386], &[0.070285, 0.074931, -0.084178]),
+    ];
+    for (row, (head, tail)) in golden.iter().enumerate() {
+        let got = &v[row * 384..(row + 1) * 384];
+        for (g, w) in got.iter().zip(head.iter()) {
+            assert!((g - w).abs() < 2e-4, "row {row}: {g} vs {w}");
+        }
+        for (g, w) in got[381..].iter().zip(tail.iter()) {
+            assert!((g - w).abs() < 2e-4, "row {row}: {g} vs {w}");
+        }
+        let norm: f32 = got.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4);
+    }
+}
+
+#[test]
+fn batching_and_duplicates_do_not_change_vectors() {
+    let texts: Vec<String> = ["short", "a somewhat longer sentence about cats", "short", "mid length text"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let one = embedder(1).embed(&texts, "t").unwrap();
+    let many = embedder(16).embed(&texts, "t").unwrap();
+    for (a, b) in one.iter().zip(&many) {
+        assert!((a - b).abs() < 1e-5);
+    }
+    assert_eq!(&one[..384], &one[2 * 384..3 * 384], "duplicates share one vector");
+}
+
+#[test]
+fn missing_model_folder_points_to_setup() {
+    let err = model_info(Path::new("/nonexistent/model")).unwrap_err();
+    assert!(err.to_string().contains("scripts/setup.sh"), "{err}");
+}

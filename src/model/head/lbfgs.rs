@@ -1,0 +1,133 @@
+//! The head's optimiser: the penalised multinomial log-likelihood with its
+//! gradient, computed in fixed row blocks on all cores (so the result does
+//! not depend on the thread count), and limited-memory BFGS over it.
+
+use ndarray::parallel::prelude::*;
+use ndarray::{Array2, ArrayView2, Axis};
+
+use super::link::softmax;
+
+/// Mean negative log-likelihood and gradient of the penalised objective.
+fn objective(z: ArrayView2<f64>, y: &[usize], lambda: f64, theta: &[f64]) -> (f64, Vec<f64>) {
+    let d = z.ncols();
+    let n = z.nrows() as f64;
+    let w = ArrayView2::from_shape((d, 3), &theta[..d * 3]).expect("theta has d*3+3 entries");
+    let b = &theta[d * 3..];
+    // Row blocks on all cores; each gives its loss and gradient, summed in
+    // block order so that the result does not depend on the thread count.
+    const BLOCK: usize = 2048;
+    let parts: Vec<(f64, Array2<f64>, [f64; 3])> = (0..z.nrows())
+        .step_by(BLOCK)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|start| {
+            let end = (start + BLOCK).min(z.nrows());
+            let zb = z.slice(ndarray::s![start..end, ..]);
+            let logits = zb.dot(&w);
+            let mut resid = Array2::<f64>::zeros((end - start, 3));
+            let mut loss = 0.0;
+            for (i, (lrow, mut rrow)) in logits.outer_iter().zip(resid.outer_iter_mut()).enumerate() {
+                let p = softmax([lrow[0] + b[0], lrow[1] + b[1], lrow[2] + b[2]]);
+                let yi = y[start + i];
+                loss -= p[yi].max(1e-300).ln();
+                for c in 0..3 {
+                    rrow[c] = p[c] - if c == yi { 1.0 } else { 0.0 };
+                }
+            }
+            let sums = resid.sum_axis(Axis(0));
+            (loss, zb.t().dot(&resid), [sums[0], sums[1], sums[2]])
+        })
+        .collect();
+    let mut loss = 0.0;
+    let mut gw = Array2::<f64>::zeros((d, 3));
+    let mut gb = [0.0; 3];
+    for (l, g, s) in parts {
+        loss += l;
+        gw += &g;
+        for c in 0..3 {
+            gb[c] += s[c];
+        }
+    }
+    let mut grad: Vec<f64> = gw.iter().map(|g| g / n).collect();
+    let mut penalty = 0.0;
+    for (g, t) in grad.iter_mut().zip(&theta[..d * 3]) {
+        *g += lambda * t;
+        penalty += t * t;
+    }
+    grad.extend(gb.iter().map(|s| s / n));
+    (loss / n + 0.5 * lambda * penalty, grad)
+}
+
+/// Limited-memory BFGS with a backtracking Armijo line search.
+/// Starts from `theta` (weights then biases) and returns the solution.
+pub(super) fn lbfgs_fit(
+    z: ArrayView2<f64>,
+    y: &[usize],
+    lambda: f64,
+    max_iter: usize,
+    mut theta: Vec<f64>,
+) -> Vec<f64> {
+    let (mut f, mut g) = objective(z, y, lambda, &theta);
+    let memory = 10;
+    let mut s_hist: Vec<Vec<f64>> = Vec::new();
+    let mut y_hist: Vec<Vec<f64>> = Vec::new();
+    let dotv = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    for _ in 0..max_iter {
+        // Two-loop recursion for the search direction.
+        let mut q = g.clone();
+        let mut alphas = Vec::with_capacity(s_hist.len());
+        for (s, yv) in s_hist.iter().zip(&y_hist).rev() {
+            let rho = 1.0 / dotv(yv, s);
+            let a = rho * dotv(s, &q);
+            q.iter_mut().zip(yv).for_each(|(qi, yi)| *qi -= a * yi);
+            alphas.push((a, rho));
+        }
+        if let (Some(s), Some(yv)) = (s_hist.last(), y_hist.last()) {
+            let gamma = dotv(s, yv) / dotv(yv, yv);
+            q.iter_mut().for_each(|qi| *qi *= gamma);
+        }
+        for ((s, yv), (a, rho)) in s_hist.iter().zip(&y_hist).zip(alphas.into_iter().rev()) {
+            let beta = rho * dotv(yv, &q);
+            q.iter_mut().zip(s).for_each(|(qi, si)| *qi += (a - beta) * si);
+        }
+        let mut dir: Vec<f64> = q.iter().map(|v| -v).collect();
+        let mut slope = dotv(&dir, &g);
+        if slope >= 0.0 {
+            dir = g.iter().map(|v| -v).collect();
+            slope = dotv(&dir, &g);
+            s_hist.clear();
+            y_hist.clear();
+        }
+        let mut step = 1.0;
+        let mut accepted = None;
+        for _ in 0..30 {
+            let cand: Vec<f64> = theta.iter().zip(&dir).map(|(t, d)| t + step * d).collect();
+            let (fc, gc) = objective(z, y, lambda, &cand);
+            if fc <= f + 1e-4 * step * slope {
+                accepted = Some((cand, fc, gc));
+                break;
+            }
+            step *= 0.5;
+        }
+        let Some((cand, fc, gc)) = accepted else { break };
+        let s: Vec<f64> = cand.iter().zip(&theta).map(|(a, b)| a - b).collect();
+        let yv: Vec<f64> = gc.iter().zip(&g).map(|(a, b)| a - b).collect();
+        let improvement = f - fc;
+        theta = cand;
+        f = fc;
+        g = gc;
+        if dotv(&s, &yv) > 1e-12 {
+            s_hist.push(s);
+            y_hist.push(yv);
+            if s_hist.len() > memory {
+                s_hist.remove(0);
+                y_hist.remove(0);
+            }
+        }
+        let gnorm = dotv(&g, &g).sqrt();
+        if gnorm < 1e-6 || improvement.abs() < 1e-10 * f.abs().max(1.0) {
+            break;
+        }
+    }
+    theta
+}

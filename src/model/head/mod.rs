@@ -1,0 +1,195 @@
+//! The light head: L2-regularised multinomial logistic regression, fitted on
+//! battles and their A/B swaps, plus temperature scaling as its own step.
+//!
+//! Shaped like linfa: `HeadParams` → `check` → `fit` → `FittedHead::predict_proba`,
+//! then `Temperature::fit` on out-of-fold probabilities. Prediction averages
+//! p(x) and the swapped p(swap x), so p_A(x) = p_B(swap x) holds exactly.
+//! The optimiser lives in `lbfgs`, the calibration step in `temperature`.
+
+mod lbfgs;
+mod link;
+mod temperature;
+
+use ndarray::parallel::prelude::*;
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+
+use crate::data::Label;
+use lbfgs::lbfgs_fit;
+use link::softmax;
+pub use temperature::Temperature;
+
+/// Why a head cannot be fitted.
+#[derive(Debug, thiserror::Error)]
+pub enum HeadError {
+    /// A hyperparameter is out of its range.
+    #[error("invalid head parameter {name} = {value}: {why}")]
+    BadParam {
+        /// The parameter's name.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// The range it must be in.
+        why: &'static str,
+    },
+    /// The data cannot support a fit.
+    #[error("cannot fit the head on {rows} rows: {why}")]
+    BadData {
+        /// Rows given.
+        rows: usize,
+        /// What is wrong with them.
+        why: &'static str,
+    },
+}
+
+/// Hyperparameters of the head.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HeadParams {
+    /// L2 penalty on the standardised weights.
+    pub lambda: f64,
+    /// Multiplier of the standardised embedding-difference block (columns from
+    /// `scalar_len` on); smaller means more shrinkage of that block, 0 drops it.
+    pub emb_scale: f64,
+    /// Number of scalar feature columns; the embedding-difference block follows.
+    pub scalar_len: usize,
+    /// L-BFGS iterations at most, per penalty.
+    pub max_iter: usize,
+}
+
+impl HeadParams {
+    /// Refuse a non-positive λ or a negative embedding scale.
+    pub fn check(&self) -> Result<(), HeadError> {
+        if !(self.lambda.is_finite() && self.lambda > 0.0) {
+            return Err(HeadError::BadParam {
+                name: "lambda",
+                value: self.lambda,
+                why: "must be a positive number",
+            });
+        }
+        if !(self.emb_scale.is_finite() && self.emb_scale >= 0.0) {
+            return Err(HeadError::BadParam {
+                name: "emb_scale",
+                value: self.emb_scale,
+                why: "must be zero or positive",
+            });
+        }
+        Ok(())
+    }
+
+    /// Fit on features `x`, their swaps `x_swapped` (same rows, A/B
+    /// exchanged) and labels.
+    pub fn fit(
+        &self,
+        x: ArrayView2<f64>,
+        x_swapped: ArrayView2<f64>,
+        y: &[Label],
+    ) -> Result<FittedHead, HeadError> {
+        let mut heads = self.fit_path(&[self.lambda], x, x_swapped, y)?;
+        Ok(heads.pop().expect("one head per lambda"))
+    }
+
+    /// One head per penalty in `lambdas`, returned in that order. The
+    /// standardisation is shared, and the fits run from the strongest
+    /// penalty down, each starting from the previous solution (a
+    /// warm-started regularisation path), which needs far fewer iterations
+    /// than fitting each penalty from zero.
+    pub fn fit_path(
+        &self,
+        lambdas: &[f64],
+        x: ArrayView2<f64>,
+        x_swapped: ArrayView2<f64>,
+        y: &[Label],
+    ) -> Result<Vec<FittedHead>, HeadError> {
+        for &lambda in lambdas {
+            HeadParams { lambda, ..*self }.check()?;
+        }
+        let n = x.nrows();
+        if n == 0 || x_swapped.nrows() != n || y.len() != n {
+            return Err(HeadError::BadData {
+                rows: n,
+                why: "features, swapped features and labels must have the same non-zero length",
+            });
+        }
+        let d = x.ncols();
+        let mut z = ndarray::concatenate(Axis(0), &[x, x_swapped]).map_err(|_| HeadError::BadData {
+            rows: n,
+            why: "features and swapped features differ in width",
+        })?;
+        let mean = z.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(d));
+        let mut scale = z.std_axis(Axis(0), 0.0).mapv(|s| if s > 1e-12 { 1.0 / s } else { 0.0 });
+        for j in self.scalar_len..d {
+            scale[j] *= self.emb_scale;
+        }
+        standardise(&mut z, &mean, &scale);
+        let labels: Vec<usize> =
+            y.iter().map(|l| l.index()).chain(y.iter().map(|l| l.swapped().index())).collect();
+        let mut order: Vec<usize> = (0..lambdas.len()).collect();
+        order.sort_by(|&a, &b| lambdas[b].total_cmp(&lambdas[a]));
+        let mut theta = vec![0.0; d * 3 + 3];
+        let mut heads = vec![None; lambdas.len()];
+        for i in order {
+            theta = lbfgs_fit(z.view(), &labels, lambdas[i], self.max_iter, theta);
+            heads[i] = Some(FittedHead {
+                mean: mean.to_vec(),
+                scale: scale.to_vec(),
+                weights: theta[..d * 3].to_vec(),
+                bias: [theta[d * 3], theta[d * 3 + 1], theta[d * 3 + 2]],
+            });
+        }
+        Ok(heads.into_iter().map(|h| h.expect("every lambda is fitted")).collect())
+    }
+}
+
+fn standardise(z: &mut Array2<f64>, mean: &Array1<f64>, scale: &Array1<f64>) {
+    z.axis_iter_mut(Axis(0)).into_par_iter().for_each(|mut row| {
+        row -= mean;
+        row *= scale;
+    });
+}
+
+/// A fitted head, serialisable into the index folder.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FittedHead {
+    /// Per-column mean subtracted before scaling.
+    pub mean: Vec<f64>,
+    /// Per-column multiplier after centring (1/std, times the embedding scale
+    /// for the embedding block; 0 for constant columns).
+    pub scale: Vec<f64>,
+    /// Row-major d × 3 weights.
+    pub weights: Vec<f64>,
+    /// Per-class intercepts (A, B, tie).
+    pub bias: [f64; 3],
+}
+
+impl FittedHead {
+    fn raw_proba(&self, x: ArrayView2<f64>) -> Vec<[f64; 3]> {
+        let d = self.mean.len();
+        x.axis_iter(Axis(0))
+            .into_par_iter()
+            .map(|row| {
+                let mut z = self.bias;
+                for j in 0..d {
+                    let v = (row[j] - self.mean[j]) * self.scale[j];
+                    if v != 0.0 {
+                        for (c, zc) in z.iter_mut().enumerate() {
+                            *zc += v * self.weights[j * 3 + c];
+                        }
+                    }
+                }
+                softmax(z)
+            })
+            .collect()
+    }
+
+    /// Symmetric probabilities: the mean of p(x) and the swap of p(swap x).
+    pub fn predict_proba(&self, x: ArrayView2<f64>, x_swapped: ArrayView2<f64>) -> Vec<[f64; 3]> {
+        let p = self.raw_proba(x);
+        let q = self.raw_proba(x_swapped);
+        p.iter()
+            .zip(&q)
+            .map(|(p, q)| [0.5 * (p[0] + q[1]), 0.5 * (p[1] + q[0]), 0.5 * (p[2] + q[2])])
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,96 @@
+//! Unit tests of the head: the fit, the λ path, symmetry and calibration.
+use super::*;
+use crate::metrics::log_loss;
+use crate::rand::SplitMix;
+
+/// Data where feature 0 (an A−B difference) drives the winner.
+fn toy(n: usize, seed: u64) -> (Array2<f64>, Array2<f64>, Vec<Label>) {
+    let mut rng = SplitMix::new(seed);
+    let mut x = Array2::zeros((n, 2));
+    let mut xs = Array2::zeros((n, 2));
+    let mut y = Vec::new();
+    for i in 0..n {
+        let diff = rng.normal();
+        let noise = rng.normal();
+        x[[i, 0]] = diff;
+        x[[i, 1]] = noise;
+        xs[[i, 0]] = -diff;
+        xs[[i, 1]] = noise;
+        let u = rng.uniform();
+        let pa = 1.0 / (1.0 + (-2.0 * diff).exp());
+        y.push(if u < 0.2 {
+            Label::Tie
+        } else if rng.uniform() < pa {
+            Label::A
+        } else {
+            Label::B
+        });
+    }
+    (x, xs, y)
+}
+
+fn params(lambda: f64) -> HeadParams {
+    HeadParams { lambda, emb_scale: 1.0, scalar_len: 2, max_iter: 200 }
+}
+
+#[test]
+fn warm_started_path_matches_separate_fits() {
+    let (x, xs, y) = toy(400, 11);
+    let lambdas = [0.01, 1.0, 0.1];
+    let path = params(1.0).fit_path(&lambdas, x.view(), xs.view(), &y).unwrap();
+    assert_eq!(path.len(), 3);
+    for (head, &lambda) in path.iter().zip(&lambdas) {
+        let alone = params(lambda).fit(x.view(), xs.view(), &y).unwrap();
+        let (p, q) = (head.predict_proba(x.view(), xs.view()), alone.predict_proba(x.view(), xs.view()));
+        for (a, b) in p.iter().zip(&q) {
+            for c in 0..3 {
+                assert!((a[c] - b[c]).abs() < 1e-3, "lambda {lambda}: {a:?} vs {b:?}");
+            }
+        }
+    }
+    // Stronger penalties give smaller weights.
+    let norm = |h: &FittedHead| h.weights.iter().map(|w| w * w).sum::<f64>();
+    assert!(norm(&path[1]) < norm(&path[2]) && norm(&path[2]) < norm(&path[0]));
+    assert!(params(1.0).fit_path(&[0.1, -1.0], x.view(), xs.view(), &y).is_err());
+}
+
+#[test]
+fn learns_the_signal_and_beats_uniform() {
+    let (x, xs, y) = toy(2000, 1);
+    let head = params(1e-3).fit(x.view(), xs.view(), &y).unwrap();
+    let p = head.predict_proba(x.view(), xs.view());
+    assert!(log_loss(&p, &y) < 0.95, "{}", log_loss(&p, &y));
+    for row in &p {
+        assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn prediction_is_exactly_swap_symmetric() {
+    let (x, xs, y) = toy(300, 2);
+    let head = params(1e-2).fit(x.view(), xs.view(), &y).unwrap();
+    let p = head.predict_proba(x.view(), xs.view());
+    let q = head.predict_proba(xs.view(), x.view());
+    for (a, b) in p.iter().zip(&q) {
+        assert_eq!(a[0], b[1]);
+        assert_eq!(a[1], b[0]);
+        assert_eq!(a[2], b[2]);
+    }
+}
+
+#[test]
+fn rejects_bad_params() {
+    assert!(params(0.0).check().is_err());
+    assert!(params(f64::NAN).check().is_err());
+}
+
+#[test]
+fn temperature_fixes_overconfidence() {
+    let (x, xs, y) = toy(2000, 3);
+    let head = params(1e-3).fit(x.view(), xs.view(), &y).unwrap();
+    // Make the predictions overconfident, then recalibrate.
+    let sharp = Temperature { t: 0.3 }.apply(&head.predict_proba(x.view(), xs.view()));
+    let t = Temperature::fit(&sharp, &y);
+    assert!(t.t > 2.0, "temperature {}", t.t);
+    assert!(log_loss(&t.apply(&sharp), &y) < log_loss(&sharp, &y));
+}

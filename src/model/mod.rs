@@ -1,0 +1,139 @@
+//! The fitted knnpref model: neighbour indexes over training battles, the
+//! cross-fitted head and its temperature.
+//!
+//! Training rows get neighbour features from other folds only, so that no row
+//! sees its own vote; test rows see every training battle. The head's L2
+//! strength and the weight of the embedding-difference block are chosen by
+//! cross-validation on those features (`select`), never by hand.
+
+pub mod head;
+mod neighbours;
+mod params;
+mod select;
+
+use ndarray::Array2;
+
+use crate::data::Label;
+use crate::features::{feature_names, matrices, EncodedBattles, KnnValues};
+use crate::metrics::log_loss;
+use crate::rand::{fold_assignment, SplitMix};
+use crate::search::Hit;
+use head::{FittedHead, HeadError, HeadParams, Temperature};
+use neighbours::Neighbours;
+pub use params::{prior_of, ModelParams, ModelState, Oof};
+use select::{cv_oof, select_head, Folded};
+
+/// A model ready to predict: its learned state and the neighbour indexes
+/// over the training battles it was fitted on.
+pub struct Model {
+    /// What the fit learned.
+    pub state: ModelState,
+    neighbours: Neighbours,
+}
+
+impl Model {
+    /// Rebuild the neighbour indexes around a learned state.
+    pub fn assemble(state: ModelState, train: &EncodedBattles, labels: Vec<Label>) -> Model {
+        let p = &state.params;
+        let neighbours = Neighbours::build(train, labels, p.search, p.hnsw);
+        Model { state, neighbours }
+    }
+
+    /// Training votes, by battle.
+    pub fn labels(&self) -> &[Label] {
+        &self.neighbours.labels
+    }
+
+    /// Fit on labelled, encoded battles. Returns the model and its
+    /// out-of-fold calibrated probabilities for the training rows.
+    pub fn fit(
+        params: &ModelParams,
+        train: &EncodedBattles,
+        labels: &[Label],
+    ) -> Result<(Model, Oof), HeadError> {
+        let n = labels.len();
+        if params.folds < 2 || n < params.folds * 2 {
+            return Err(HeadError::BadData {
+                rows: n,
+                why: "need at least 2 folds and 2 labelled rows per fold",
+            });
+        }
+        let base = HeadParams {
+            lambda: 1.0,
+            emb_scale: 1.0,
+            scalar_len: params.features.scalar_len(),
+            max_iter: params.max_iter,
+        };
+        let placeholder = ModelState {
+            params: params.clone(),
+            head_params: base,
+            head: FittedHead { mean: vec![], scale: vec![], weights: vec![], bias: [0.0; 3] },
+            temperature: Temperature::IDENTITY,
+            prior: prior_of(labels),
+            cv_log_loss: f64::NAN,
+            cv_log_loss_calibrated: f64::NAN,
+            feature_names: feature_names(&params.features, train.dim),
+        };
+        let mut model = Model::assemble(placeholder, train, labels.to_vec());
+        let fold_of = fold_assignment(n, params.folds, params.seed);
+        let knn = model.knn_values(train, Some(&fold_of));
+        let (x, x_swapped) = matrices(&params.features, train, &knn);
+
+        // Choose the head's hyperparameters by cross-validation, on a seeded
+        // sample of rows when there are many.
+        let scales: Vec<f64> = if params.features.embedding { params.emb_scales.clone() } else { vec![1.0] };
+        let all = Folded { x: &x, x_swapped: &x_swapped, labels, fold_of: &fold_of, folds: params.folds };
+        let (best, best_oof) = if n > params.select_rows.max(params.folds * 2) {
+            let mut rows: Vec<usize> = (0..n).collect();
+            SplitMix::new(params.seed ^ 0x5e1e_c7ed).shuffle(&mut rows);
+            rows.truncate(params.select_rows);
+            rows.sort_unstable();
+            let pick = |m: &Array2<f64>| m.select(ndarray::Axis(0), &rows);
+            let (xs, xss) = (pick(&x), pick(&x_swapped));
+            let y: Vec<Label> = rows.iter().map(|&i| labels[i]).collect();
+            let f: Vec<usize> = rows.iter().map(|&i| fold_of[i]).collect();
+            let sample = Folded { x: &xs, x_swapped: &xss, labels: &y, fold_of: &f, folds: params.folds };
+            let (_, best, _) = select_head(&base, &scales, &params.lambdas, &sample)?;
+            (best, cv_oof(&best, &all)?)
+        } else {
+            let (_, best, oof) = select_head(&base, &scales, &params.lambdas, &all)?;
+            (best, oof)
+        };
+        let best_loss = log_loss(&best_oof, labels);
+        let temperature = Temperature::fit(&best_oof, labels);
+        let oof = temperature.apply(&best_oof);
+        let head = best.fit(x.view(), x_swapped.view(), labels)?;
+        let state = &mut model.state;
+        state.head_params = best;
+        state.head = head;
+        state.temperature = temperature;
+        state.cv_log_loss = best_loss;
+        state.cv_log_loss_calibrated = log_loss(&oof, labels);
+        Ok((model, oof))
+    }
+
+    /// Calibrated, swap-symmetric probabilities for encoded battles.
+    pub fn predict(&self, q: &EncodedBattles) -> Vec<[f64; 3]> {
+        let knn = self.knn_values(q, None);
+        let (x, x_swapped) = matrices(&self.state.params.features, q, &knn);
+        let raw = self.state.head.predict_proba(x.view(), x_swapped.view());
+        self.state.temperature.apply(&raw)
+    }
+
+    /// Nearest training battles by prompt embedding.
+    pub fn similar_prompts(&self, prompt: &[f32], k: usize) -> Vec<Hit> {
+        self.neighbours.similar_prompts(prompt, k)
+    }
+
+    /// Neighbour values of `q`'s battles (defaults when the model uses none).
+    fn knn_values(&self, q: &EncodedBattles, fold_of: Option<&[usize]>) -> Vec<KnnValues> {
+        let p = &self.state.params;
+        if !p.features.knn {
+            return vec![KnnValues::default(); q.len()];
+        }
+        self.neighbours.values(q, fold_of, &p.knn, self.state.prior)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,95 @@
+//! What shapes a fit ([`ModelParams`]) and what a fit learned
+//! ([`ModelState`], saved in an index folder as `head.json`). Plain data,
+//! serialisable, with no behaviour beyond defaults.
+
+use super::head::{FittedHead, HeadParams, Temperature};
+use crate::data::Label;
+use crate::features::{FeatureSet, KnnParams};
+use crate::search::{HnswParams, Search};
+
+/// Everything that shapes a fit.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ModelParams {
+    /// Feature groups used.
+    pub features: FeatureSet,
+    /// How neighbour votes become rates.
+    pub knn: KnnParams,
+    /// Folds for cross-fitting the training rows' neighbour features and for
+    /// choosing the head.
+    pub folds: usize,
+    /// Seed of the fold assignment and of every sample drawn by the fit.
+    pub seed: u64,
+    /// Exact or HNSW neighbour search.
+    pub search: Search,
+    /// HNSW parameters, when HNSW is used.
+    pub hnsw: HnswParams,
+    /// The L2 penalties tried.
+    pub lambdas: Vec<f64>,
+    /// The embedding-block scales tried (when the embedding group is on).
+    pub emb_scales: Vec<f64>,
+    /// L-BFGS iterations at most, per fit.
+    pub max_iter: usize,
+    /// Above this many rows, the head's hyperparameters are chosen by CV on
+    /// a seeded sample of this many rows; the chosen head is then
+    /// cross-fitted on every row (for the temperature and out-of-fold
+    /// predictions) and fitted on all of them.
+    #[serde(default = "default_select_rows")]
+    pub select_rows: usize,
+}
+
+fn default_select_rows() -> usize {
+    10_000
+}
+
+impl Default for ModelParams {
+    fn default() -> Self {
+        ModelParams {
+            features: FeatureSet::FULL,
+            knn: KnnParams::default(),
+            folds: 5,
+            seed: 0,
+            search: Search::Auto,
+            hnsw: HnswParams::default(),
+            lambdas: vec![3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0],
+            emb_scales: vec![0.0, 0.1, 0.3, 1.0],
+            max_iter: 150,
+            select_rows: default_select_rows(),
+        }
+    }
+}
+
+/// What the fit learned, persisted in the index folder as head.json.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ModelState {
+    /// The parameters the fit ran with.
+    pub params: ModelParams,
+    /// The head's chosen hyperparameters.
+    pub head_params: HeadParams,
+    /// The head fitted on every training row.
+    pub head: FittedHead,
+    /// The calibration step, fitted on out-of-fold predictions.
+    pub temperature: Temperature,
+    /// Smoothed class frequencies of the training votes (A, B, tie).
+    pub prior: [f64; 3],
+    /// Cross-validated log loss of the chosen head on the training rows,
+    /// before temperature scaling. The grid point was chosen on these same
+    /// rows, so it is optimistic; `knnpref evaluate` gives the nested figure.
+    pub cv_log_loss: f64,
+    /// The same after temperature scaling (also fitted on these rows).
+    pub cv_log_loss_calibrated: f64,
+    /// Feature names, in column order.
+    pub feature_names: Vec<String>,
+}
+
+/// Out-of-fold, temperature-scaled probabilities of the training rows.
+pub type Oof = Vec<[f64; 3]>;
+
+/// Add-one smoothed class frequencies (A, B, tie).
+pub fn prior_of(labels: &[Label]) -> [f64; 3] {
+    let mut c = [1.0; 3]; // add-one smoothing
+    for l in labels {
+        c[l.index()] += 1.0;
+    }
+    let s: f64 = c.iter().sum();
+    [c[0] / s, c[1] / s, c[2] / s]
+}

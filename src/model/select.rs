@@ -1,0 +1,86 @@
+//! Choosing the head's hyperparameters by cross-validation: a grid of
+//! embedding-block scales × L2 penalties, each (scale, fold) fitted as one
+//! warm-started λ path, scored by out-of-fold log loss.
+
+use ndarray::parallel::prelude::*;
+use ndarray::{Array2, Axis};
+
+use super::head::{HeadError, HeadParams};
+use super::params::Oof;
+use crate::data::Label;
+use crate::metrics::log_loss;
+use crate::rand::fold_split;
+
+/// The training rows of one selection: features of each battle and of its
+/// swap, votes, and the fold of each row (`0..folds`).
+pub(super) struct Folded<'a> {
+    pub x: &'a Array2<f64>,
+    pub x_swapped: &'a Array2<f64>,
+    pub labels: &'a [Label],
+    pub fold_of: &'a [usize],
+    pub folds: usize,
+}
+
+impl Folded<'_> {
+    /// Fit `head` on every fold but `f` and predict fold `f`'s rows with each
+    /// λ of `lambdas`; returns the held-out rows and one prediction per λ.
+    fn fit_fold(&self, head: &HeadParams, lambdas: &[f64], f: usize) -> Result<FoldPath, HeadError> {
+        let (train, test) = fold_split(self.fold_of, f);
+        let pick = |m: &Array2<f64>, rows: &[usize]| m.select(Axis(0), rows);
+        let y: Vec<Label> = train.iter().map(|&i| self.labels[i]).collect();
+        let heads =
+            head.fit_path(lambdas, pick(self.x, &train).view(), pick(self.x_swapped, &train).view(), &y)?;
+        let (xt, xst) = (pick(self.x, &test), pick(self.x_swapped, &test));
+        let preds = heads.iter().map(|h| h.predict_proba(xt.view(), xst.view())).collect();
+        Ok((test, preds))
+    }
+}
+
+/// Held-out rows of one fold and, per λ, their predictions.
+type FoldPath = (Vec<usize>, Vec<Vec<[f64; 3]>>);
+
+/// The grid point (embedding scale × λ) with the lowest out-of-fold log
+/// loss, with that loss and its out-of-fold probabilities. Each (scale,
+/// fold) pair fits one warm-started λ path; ties go to the earlier point.
+pub(super) fn select_head(
+    base: &HeadParams,
+    scales: &[f64],
+    lambdas: &[f64],
+    data: &Folded<'_>,
+) -> Result<(f64, HeadParams, Oof), HeadError> {
+    let k = data.folds;
+    let tasks: Vec<(usize, usize)> = (0..scales.len()).flat_map(|s| (0..k).map(move |f| (s, f))).collect();
+    let paths: Vec<FoldPath> = tasks
+        .par_iter()
+        .map(|&(s, f)| data.fit_fold(&HeadParams { emb_scale: scales[s], ..*base }, lambdas, f))
+        .collect::<Result<_, HeadError>>()?;
+    let n = data.labels.len();
+    let mut best: Option<(f64, HeadParams, Oof)> = None;
+    for (s, &emb_scale) in scales.iter().enumerate() {
+        for (l, &lambda) in lambdas.iter().enumerate() {
+            let mut oof = vec![[0.0; 3]; n];
+            for (test, preds) in &paths[s * k..(s + 1) * k] {
+                for (&i, p) in test.iter().zip(&preds[l]) {
+                    oof[i] = *p;
+                }
+            }
+            let loss = log_loss(&oof, data.labels);
+            if best.as_ref().is_none_or(|b| loss < b.0) {
+                best = Some((loss, HeadParams { lambda, emb_scale, ..*base }, oof));
+            }
+        }
+    }
+    best.ok_or(HeadError::BadData { rows: n, why: "the hyperparameter grid is empty" })
+}
+
+/// Out-of-fold (uncalibrated) probabilities of one head configuration.
+pub(super) fn cv_oof(head: &HeadParams, data: &Folded<'_>) -> Result<Oof, HeadError> {
+    let mut oof = vec![[0.0; 3]; data.labels.len()];
+    for f in 0..data.folds {
+        let (test, mut preds) = data.fit_fold(head, &[head.lambda], f)?;
+        for (&i, p) in test.iter().zip(preds.swap_remove(0)) {
+            oof[i] = p;
+        }
+    }
+    Ok(oof)
+}

@@ -1,0 +1,146 @@
+//! `knnpref index`: read a labelled file, embed it, fit the model with
+//! cross-fitted neighbour features, and save the index folder.
+
+use std::path::PathBuf;
+
+use super::error::PipelineError;
+use super::options::{require_labels, stage_spinner, EmbedOptions};
+use crate::data::{read_battles, Labels};
+use crate::embed::{EmbedStats, Embedder};
+use crate::features::EncodedBattles;
+use crate::fsio::sha256_file;
+use crate::index::{BattleMeta, IndexFolder, Manifest, FORMAT_VERSION};
+use crate::model::{Model, ModelParams};
+
+/// What `index` needs.
+pub struct IndexConfig {
+    /// Labelled training file (CSV or Parquet).
+    pub train: PathBuf,
+    /// Index folder to write.
+    pub out: PathBuf,
+    /// How to embed.
+    pub embed: EmbedOptions,
+    /// How to fit.
+    pub params: ModelParams,
+}
+
+/// What `index` reports back.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IndexSummary {
+    /// Training battles indexed.
+    pub rows: usize,
+    /// Out-of-fold log loss of the chosen head, before temperature scaling.
+    /// The head was chosen on these rows, so this is optimistic; `evaluate`
+    /// gives the nested figure.
+    pub cv_log_loss: f64,
+    /// The same after temperature scaling (fitted on the same rows).
+    pub cv_log_loss_calibrated: f64,
+    /// The chosen L2 penalty.
+    pub lambda: f64,
+    /// The chosen embedding-block scale.
+    pub emb_scale: f64,
+    /// The fitted temperature.
+    pub temperature: f64,
+    /// What embedding cost.
+    pub embedding: EmbedStats,
+    /// Wall seconds per stage.
+    pub seconds: StageSeconds,
+    /// Problems met reading the file.
+    pub warnings: Vec<String>,
+}
+
+/// Wall seconds per stage of `index`.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct StageSeconds {
+    /// Reading and checking the train file.
+    pub read: f64,
+    /// Truncation, cache look-ups and the model (see [`EmbedStats`]).
+    pub embed: f64,
+    /// Neighbour features, head selection, temperature.
+    pub fit: f64,
+    /// Writing the index folder.
+    pub save: f64,
+}
+
+/// The first `n` characters of the last turn (what `similar` and `errors` show).
+fn last_turn_start(turns: &[String], n: usize) -> String {
+    let text = turns.last().map(String::as_str).unwrap_or("");
+    text.chars().take(n).collect()
+}
+
+/// Build an index folder from a labelled training file.
+pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
+    let clock = std::time::Instant::now();
+    let data = read_battles(&cfg.train, Labels::Required)?;
+    let labels = require_labels(&data)?;
+    let read_s = clock.elapsed().as_secs_f64();
+    let mut embedder = Embedder::open(&cfg.embed.config(None))?;
+    let train = EncodedBattles::encode(&mut embedder, &data.battles, "train")?;
+    let encoded_s = clock.elapsed().as_secs_f64();
+    let spinner =
+        stage_spinner(cfg.embed.progress, "fitting: neighbour features, head selection by CV, temperature");
+    let (model, oof) = Model::fit(&cfg.params, &train, &labels)?;
+    spinner.finish_and_clear();
+    let fitted_s = clock.elapsed().as_secs_f64();
+    let meta = data
+        .battles
+        .iter()
+        .zip(&train.stats)
+        .zip(&oof)
+        .map(|((b, s), o)| BattleMeta {
+            prompt_start: last_turn_start(&b.prompt, 300),
+            a_start: last_turn_start(&b.response_a, 300),
+            b_start: last_turn_start(&b.response_b, 300),
+            a_chars: s.a.chars,
+            b_chars: s.b.chars,
+            oof: *o,
+        })
+        .collect();
+    let state = model.state;
+    let summary = IndexSummary {
+        rows: labels.len(),
+        cv_log_loss: state.cv_log_loss,
+        cv_log_loss_calibrated: state.cv_log_loss_calibrated,
+        lambda: state.head_params.lambda,
+        emb_scale: state.head_params.emb_scale,
+        temperature: state.temperature.t,
+        embedding: embedder.stats(),
+        seconds: StageSeconds::default(),
+        warnings: data.warnings,
+    };
+    let train_sha256 =
+        sha256_file(&cfg.train).map_err(|source| PipelineError::Io { path: cfg.train.clone(), source })?;
+    let manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        knnpref_version: env!("CARGO_PKG_VERSION").to_string(),
+        model: embedder.info().clone(),
+        hnsw: cfg.params.hnsw,
+        search: cfg.params.search,
+        seed: cfg.params.seed,
+        folds: cfg.params.folds,
+        train_file: cfg.train.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        train_sha256,
+        rows: labels.len(),
+        files: Default::default(),
+    };
+    IndexFolder { manifest, train, labels, meta, state }.save(&cfg.out)?;
+    let seconds = StageSeconds {
+        read: read_s,
+        embed: encoded_s - read_s,
+        fit: fitted_s - encoded_s,
+        save: clock.elapsed().as_secs_f64() - fitted_s,
+    };
+    Ok(IndexSummary { seconds, ..summary })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_turn_start_takes_characters_of_the_last_turn() {
+        let turns = vec!["first".to_string(), "héllo world".to_string()];
+        assert_eq!(last_turn_start(&turns, 5), "héllo");
+        assert_eq!(last_turn_start(&[], 5), "");
+    }
+}

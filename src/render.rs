@@ -1,0 +1,153 @@
+//! The binary's text output: tables, hit lists and warnings. The library
+//! returns data; how it looks on a terminal is decided here alone.
+
+use std::io::Write;
+
+use knnpref::pipeline;
+
+/// What embedding cost, on stderr: texts, tokens, speed, padding, cache hits.
+pub(crate) fn embedding_line(quiet: bool, s: &knnpref::embed::EmbedStats) {
+    if quiet {
+        return;
+    }
+    eprintln!(
+        "embedding: {} texts, {} tokens in {:.1} s ({:.0} tokens/s), padding {:.1}%; {} from the cache",
+        s.texts,
+        s.tokens,
+        s.seconds,
+        s.tokens_per_second(),
+        100.0 * s.padding_waste(),
+        s.cached
+    );
+}
+
+pub(crate) fn warn(warnings: &[String]) {
+    const SHOWN: usize = 10;
+    for w in warnings.iter().take(SHOWN) {
+        eprintln!("warning: {w}");
+    }
+    if warnings.len() > SHOWN {
+        eprintln!("warning: … and {} more warnings", warnings.len() - SHOWN);
+    }
+}
+
+/// `index`'s summary: stage times on stderr (unless quiet), the result on `out`.
+pub(crate) fn print_index(
+    out: &mut impl Write,
+    quiet: bool,
+    dir: &std::path::Path,
+    s: &pipeline::IndexSummary,
+) -> std::io::Result<()> {
+    if !quiet {
+        let t = &s.seconds;
+        eprintln!(
+            "time: read {:.1} s, embed {:.1} s (truncation {:.1} s), fit {:.1} s, save {:.1} s",
+            t.read, t.embed, s.embedding.truncate_seconds, t.fit, t.save
+        );
+    }
+    writeln!(
+        out,
+        "indexed {} battles into {}\ncross-validated log loss {:.4} (after temperature {:.3}: {:.4}); lambda {}, embedding-block scale {}",
+        s.rows,
+        dir.display(),
+        s.cv_log_loss,
+        s.temperature,
+        s.cv_log_loss_calibrated,
+        s.lambda,
+        s.emb_scale
+    )
+}
+
+/// `s` on one line (whitespace folded), cut to `n` characters with an ellipsis.
+fn one_line(s: &str, n: usize) -> String {
+    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut cut: String = flat.chars().take(n).collect();
+    if flat.chars().count() > n {
+        cut.push('…');
+    }
+    cut
+}
+
+pub(crate) fn print_similar(out: &mut impl Write, r: &pipeline::SimilarResult) -> std::io::Result<()> {
+    writeln!(out, "query: {}", one_line(&r.query, 100))?;
+    if let (Some(truth), Some(p)) = (r.truth, r.prediction) {
+        writeln!(
+            out,
+            "vote: {truth}; out-of-fold prediction: a {:.3}, b {:.3}, tie {:.3}",
+            p[0], p[1], p[2]
+        )?;
+    }
+    for h in &r.hits {
+        writeln!(out, "\n#{} id {}  similarity {:.3}  vote {}", h.rank, h.id, h.similarity, h.vote)?;
+        writeln!(out, "  prompt: {}", one_line(&h.prompt_start, 100))?;
+        writeln!(out, "  A ({:>6} chars): {}", h.response_a_chars, one_line(&h.response_a_start, 80))?;
+        writeln!(out, "  B ({:>6} chars): {}", h.response_b_chars, one_line(&h.response_b_start, 80))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn print_eval(out: &mut impl Write, r: &pipeline::EvalReport) -> std::io::Result<()> {
+    writeln!(out, "{} rows, {}-fold CV x {} repeat(s), seed {}", r.rows, r.folds, r.repeats, r.seed)?;
+    writeln!(
+        out,
+        "{:<12} {:>9} {:>8} {:>9} {:>7}  vs length-only [95% CI]",
+        "model", "log loss", "± std", "accuracy", "ECE"
+    )?;
+    for m in &r.models {
+        let diff = m
+            .vs_length_only
+            .map_or(String::new(), |d| format!("{:+.4} [{:+.4}, {:+.4}]", d.mean, d.low, d.high));
+        writeln!(
+            out,
+            "{:<12} {:>9.4} {:>8.4} {:>9.4} {:>7.4}  {diff}",
+            m.name, m.log_loss, m.log_loss_std, m.accuracy, m.ece
+        )?;
+    }
+    writeln!(out, "\nlog loss by segment")?;
+    write!(out, "{:<34} {:>5}", "segment", "rows")?;
+    for m in &r.models {
+        write!(out, " {:>11}", m.name)?;
+    }
+    writeln!(out)?;
+    for s in &r.segments {
+        write!(out, "{:<34} {:>5}", format!("{}: {}", s.family, s.segment), s.rows)?;
+        for l in &s.log_loss {
+            write!(out, " {l:>11.4}")?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn print_errors(out: &mut impl Write, cases: &[pipeline::ErrorCase]) -> std::io::Result<()> {
+    for (i, c) in cases.iter().enumerate() {
+        let p = c.prediction;
+        writeln!(
+            out,
+            "#{} id {}: truth {}, predicted {} ({:.3}); a {:.3} b {:.3} tie {:.3}",
+            i + 1,
+            c.id,
+            c.truth,
+            c.predicted,
+            c.confidence,
+            p[0],
+            p[1],
+            p[2]
+        )?;
+        writeln!(out, "  prompt: {}", one_line(&c.prompt_start, 100))?;
+        writeln!(out, "  A ({:>6} chars): {}", c.response_a_chars, one_line(&c.response_a_start, 80))?;
+        writeln!(out, "  B ({:>6} chars): {}", c.response_b_chars, one_line(&c.response_b_start, 80))?;
+        for h in &c.neighbours {
+            writeln!(
+                out,
+                "    near {:.3} id {} vote {}: {}",
+                h.similarity,
+                h.id,
+                h.vote,
+                one_line(&h.prompt_start, 60)
+            )?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
