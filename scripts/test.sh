@@ -3,7 +3,8 @@
 # The tests read the real sample from ../shared/data/arena-sample.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/setup.sh
+cargo build --locked
+KNNPREF_BIN="${CARGO_TARGET_DIR:-target}/debug/knnpref" bash scripts/setup.sh
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked -- --test-threads=2

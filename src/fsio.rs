@@ -93,6 +93,41 @@ pub(crate) fn write_atomic(
     Ok(())
 }
 
+/// Replace the folder `dir` as a whole: `fill` writes the new contents into a
+/// temporary folder beside it (named `prefix…`), which is made readable and
+/// renamed into place; an earlier folder at `dir` is moved aside first and
+/// removed after. On error, or on interrupt, the temporary folder goes away
+/// and `io` names the path that failed.
+pub(crate) fn replace_dir<E>(
+    dir: &Path,
+    prefix: &str,
+    fill: impl FnOnce(&Path) -> Result<(), E>,
+    io: impl Fn(&Path, std::io::Error) -> E,
+) -> Result<(), E> {
+    let parent = parent_of(dir);
+    std::fs::create_dir_all(&parent).map_err(|e| io(&parent, e))?;
+    let tmp = tempfile::Builder::new().prefix(prefix).tempdir_in(&parent).map_err(|e| io(&parent, e))?;
+    let _pending = Pending::register(tmp.path());
+    fill(tmp.path())?;
+    make_readable(tmp.path()).map_err(|e| io(tmp.path(), e))?;
+    let staged = tmp.keep();
+    let swap = || -> Result<(), E> {
+        if dir.exists() {
+            let old = parent.join(format!("{prefix}old-{}", std::process::id()));
+            std::fs::rename(dir, &old).map_err(|e| io(dir, e))?;
+            std::fs::rename(&staged, dir).map_err(|e| io(dir, e))?;
+            std::fs::remove_dir_all(&old).map_err(|e| io(&old, e))
+        } else {
+            std::fs::rename(&staged, dir).map_err(|e| io(dir, e))
+        }
+    };
+    let swapped = swap();
+    if swapped.is_err() && staged.exists() {
+        let _ = std::fs::remove_dir_all(&staged);
+    }
+    swapped
+}
+
 /// Test hook: with `KNNPREF_TEST_PAUSE_BEFORE_RENAME=SECONDS`, wait after a
 /// temporary file is complete and before the rename, so that tests can
 /// interrupt the process at the most delicate moment.

@@ -101,6 +101,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 args.out.display()
             )?;
         }
+        cli::Command::Distill(args) => cli::distill::run(&args, quiet, &mut out)?,
         cli::Command::Errors(args) => {
             let cases = pipeline::errors(&args.config()?)?;
             if args.json {

@@ -48,8 +48,8 @@ fn module_of(file: &Path) -> String {
     parts.join("::")
 }
 
-/// The library's module files and their text, with trailing inline test
-/// modules cut off (their `use super::*` points at the file itself).
+/// The library's module files and their code, with comments and trailing
+/// inline test modules cut off (their `use super::*` points at the file itself).
 fn library() -> BTreeMap<String, (PathBuf, String)> {
     let mut files = Vec::new();
     rust_files(&src(), &mut files);
@@ -60,9 +60,12 @@ fn library() -> BTreeMap<String, (PathBuf, String)> {
         .map(|(m, f)| {
             let text = std::fs::read_to_string(&f).unwrap();
             let code = match text.find("#[cfg(test)]\nmod tests {") {
-                Some(i) => text[..i].to_string(),
-                None => text.clone(),
+                Some(i) => &text[..i],
+                None => &text,
             };
+            // Comments (doc links included) are not uses.
+            let code: String =
+                code.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
             (m, (f, code))
         })
         .collect()

@@ -45,6 +45,7 @@ impl EmbedArgs {
         Ok(EmbedOptions {
             model_dir: self.model.clone(),
             quantized: self.quantized,
+            static_model: self.static_model,
             threads: self.threads.unwrap_or_else(default_threads),
             sessions: self.sessions,
             batch_size: self.batch_size,

@@ -2,6 +2,7 @@
 //! the library's validated configs; clap stays in the binary.
 
 mod config;
+pub mod distill;
 
 use std::path::PathBuf;
 
@@ -46,6 +47,8 @@ pub enum Command {
     Errors(ErrorsArgs),
     /// Write synthetic Kaggle-format battles, for speed and scale tests only (never accuracy).
     Synth(SynthArgs),
+    /// Distill a static (model2vec-layout) embedding model from a sentence model.
+    Distill(distill::DistillArgs),
 }
 
 #[derive(Debug, Args)]
@@ -57,6 +60,11 @@ pub struct EmbedArgs {
     /// Use the int8 model ($KNNPREF_HOME/models/all-MiniLM-L6-v2-int8).
     #[arg(long, conflicts_with = "model")]
     pub quantized: bool,
+    /// Use the static model distilled by scripts/setup.sh
+    /// ($KNNPREF_HOME/models/all-MiniLM-L6-v2-static): a token table, about
+    /// 100x faster than the transformer, no neural runtime.
+    #[arg(long = "static", conflicts_with_all = ["model", "quantized"])]
+    pub static_model: bool,
     /// Worker threads for ONNX Runtime and feature work (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -258,6 +266,7 @@ impl Command {
             Command::Predict(a) => a.embed.threads,
             Command::Similar(a) => a.embed.threads,
             Command::Evaluate(a) => a.embed.threads,
+            Command::Distill(a) => a.threads,
             Command::Errors(_) | Command::Synth(_) => None,
         }
     }

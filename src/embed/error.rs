@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::cache::CacheError;
+use super::static_model::StaticError;
 
 /// Why a model cannot be loaded or run; each message says what to do.
 #[allow(missing_docs)] // each variant's message is its documentation
@@ -59,4 +60,6 @@ pub enum EmbedError {
     DeviceUnavailable(&'static str),
     #[error(transparent)]
     Cache(#[from] CacheError),
+    #[error(transparent)]
+    Static(#[from] StaticError),
 }

@@ -4,11 +4,15 @@
 use fastembed::{InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
 
 use super::model_files::{hidden_size, max_tokens, model_id, position_limit, read};
+use super::static_model::StaticModel;
 use super::{
     environment, knnpref_home, Cache, Device, EmbedConfig, EmbedError, EmbedStats, Embedder, ModelInfo,
-    SessionPlan,
+    ModelKind, SessionPlan, STATIC_MAX_TOKENS,
 };
 use crate::fsio::sha256_hex;
+
+/// The most tokens a static model may be asked to pool per text.
+const STATIC_TOKEN_LIMIT: usize = 1 << 16;
 
 impl Embedder {
     /// Load a model's tokenizer and identity, check the runtime, and open the
@@ -17,6 +21,9 @@ impl Embedder {
         let dir = &cfg.model_dir;
         if cfg.device == Device::Cuda {
             return Err(EmbedError::DeviceUnavailable("cuda"));
+        }
+        if ModelKind::of(dir) == ModelKind::Static {
+            return Self::open_static(cfg);
         }
         let onnx = read(dir, "model.onnx")?;
         let tok_bytes = read(dir, "tokenizer.json")?;
@@ -44,15 +51,22 @@ impl Embedder {
         tokenizer
             .with_truncation(None)
             .map_err(|source| EmbedError::Tokenizer { path: dir.join("tokenizer.json"), source })?;
-        let info = ModelInfo { id: model_id(dir), sha256, dim: hidden_size(dir), max_tokens };
+        let info = ModelInfo {
+            id: model_id(dir),
+            sha256,
+            dim: hidden_size(dir),
+            max_tokens,
+            kind: ModelKind::Transformer,
+        };
         let mut embedder = Embedder {
             sessions: Vec::new(),
-            plan: SessionPlan {
+            plan: Some(SessionPlan {
                 dir: dir.clone(),
                 files,
                 threads: cfg.threads.max(1),
                 sessions: cfg.sessions.clamp(1, cfg.threads.max(1)),
-            },
+            }),
+            table: None,
             tokenizer,
             info,
             cache: None,
@@ -75,10 +89,9 @@ impl Embedder {
     /// texts are all cached never pays for them. The first session's output
     /// width is checked against the dimension the cache and manifest use.
     pub(super) fn start_sessions(&mut self) -> Result<(), EmbedError> {
-        if !self.sessions.is_empty() {
+        let Some(plan) = self.plan.as_ref().filter(|_| self.sessions.is_empty()) else {
             return Ok(());
-        }
-        let plan = &self.plan;
+        };
         let onnx = read(&plan.dir, "model.onnx")?;
         let env = environment()?;
         for s in 0..plan.sessions {
@@ -104,5 +117,37 @@ impl Embedder {
             return Err(EmbedError::Dimension { dir: plan.dir.clone(), config: self.info.dim, output: dim });
         }
         Ok(())
+    }
+
+    /// Open a static model: its table, tokenizer and identity; no runtime,
+    /// no sessions, no cache.
+    fn open_static(cfg: &EmbedConfig) -> Result<Embedder, EmbedError> {
+        let dir = &cfg.model_dir;
+        let table = StaticModel::load(dir)?;
+        let max_tokens = match cfg.max_tokens {
+            Some(given) if !(8..=STATIC_TOKEN_LIMIT).contains(&given) => {
+                return Err(EmbedError::MaxTokens { given, limit: STATIC_TOKEN_LIMIT, dir: dir.clone() })
+            }
+            Some(given) => given,
+            None => STATIC_MAX_TOKENS,
+        };
+        let info = ModelInfo {
+            id: model_id(dir),
+            sha256: table.sha256().to_string(),
+            dim: table.dim(),
+            max_tokens,
+            kind: ModelKind::Static,
+        };
+        Ok(Embedder {
+            sessions: Vec::new(),
+            plan: None,
+            tokenizer: table.tokenizer().clone(),
+            table: Some(table),
+            info,
+            cache: None,
+            batch_size: cfg.batch_size.max(1),
+            progress: cfg.progress,
+            stats: EmbedStats::default(),
+        })
     }
 }

@@ -12,11 +12,14 @@
 
 mod batches;
 mod cache;
+pub mod distill;
 mod error;
 mod fit;
 mod init;
 mod model_files;
+mod pca;
 mod runtime;
+pub mod static_model;
 mod stats;
 
 use std::path::PathBuf;
@@ -28,10 +31,10 @@ use rayon::prelude::*;
 pub use cache::{Cache, CacheError};
 pub use error::EmbedError;
 pub use fit::fit_turns;
-pub use model_files::{model_info, ModelInfo};
+pub use model_files::{model_info, ModelInfo, ModelKind, STATIC_MAX_TOKENS};
 pub use runtime::{
-    default_model_dir, environment, knnpref_home, runtime_library, DEFAULT_MODEL, ORT_VERSION,
-    QUANTIZED_MODEL,
+    default_model_dir, environment, knnpref_home, runtime_library, static_model_dir, DEFAULT_MODEL,
+    ORT_VERSION, QUANTIZED_MODEL, STATIC_MODEL,
 };
 pub use stats::EmbedStats;
 
@@ -83,11 +86,15 @@ struct SessionPlan {
     sessions: usize,
 }
 
-/// A loaded model with its tokenizer and cache.
+/// A loaded model with its tokenizer and cache: a transformer whose ONNX
+/// Runtime sessions start on first need, or a static token table.
 pub struct Embedder {
-    /// Empty until something has to be embedded.
+    /// Empty until something has to be embedded (always, for a static model).
     sessions: Vec<TextEmbedding>,
-    plan: SessionPlan,
+    /// How to start the sessions (`None` for a static model).
+    plan: Option<SessionPlan>,
+    /// The static model, when the folder holds one.
+    table: Option<static_model::StaticModel>,
     tokenizer: tokenizers::Tokenizer,
     info: ModelInfo,
     cache: Option<Cache>,
@@ -117,6 +124,24 @@ impl Embedder {
     /// so that the last turn is kept whole in preference to earlier ones.
     pub fn fit(&self, turns: &[String]) -> String {
         fit_turns(&self.tokenizer, turns, self.info.max_tokens.saturating_sub(2))
+    }
+
+    /// Embed texts given as turns, each fitted into the model's token budget
+    /// (last turn kept whole first); returns row-major L2-normalised vectors.
+    /// A static model pools its table directly (no cache: that is faster
+    /// than reading one); a transformer fits, dedupes, caches and batches.
+    pub fn embed_turns(&mut self, turns: &[&[String]], what: &str) -> Result<Vec<f32>, EmbedError> {
+        let Some(table) = &self.table else {
+            let texts = self.fit_many(turns);
+            return self.embed(&texts, what);
+        };
+        let started = Instant::now();
+        let (vectors, tokens) = table.encode_counted(turns, self.info.max_tokens);
+        self.stats.texts += turns.len();
+        self.stats.tokens += tokens;
+        self.stats.slots += tokens;
+        self.stats.seconds += started.elapsed().as_secs_f64();
+        Ok(vectors)
     }
 
     /// [`Embedder::fit`] over many texts, on all worker threads.

@@ -5,19 +5,60 @@ use std::path::Path;
 
 use super::error::EmbedError;
 use super::runtime::SETUP_HINT;
+use super::static_model::{folder_identity, SAFETENSORS};
 use crate::fsio::sha256_hex;
+
+/// What kind of model a folder holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// A sentence transformer run through ONNX Runtime (`model.onnx`).
+    #[default]
+    Transformer,
+    /// A static token table in model2vec's layout (`model.safetensors`): no
+    /// neural runtime at all.
+    Static,
+}
+
+impl ModelKind {
+    /// The kind of the model in `dir`: static when it has a model2vec table
+    /// and no ONNX graph.
+    pub fn of(dir: &Path) -> ModelKind {
+        if !dir.join("model.onnx").is_file() && dir.join(SAFETENSORS).is_file() {
+            ModelKind::Static
+        } else {
+            ModelKind::Transformer
+        }
+    }
+
+    /// The kind in words, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Transformer => "transformer",
+            ModelKind::Static => "static",
+        }
+    }
+}
+
+/// Tokens per text of a static model unless `--max-tokens` says otherwise.
+pub const STATIC_MAX_TOKENS: usize = 512;
 
 /// Identity of a model: what the manifest records and the cache is keyed by.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ModelInfo {
     /// The model folder's name, e.g. `all-MiniLM-L6-v2`.
     pub id: String,
-    /// sha256 of `model.onnx`.
+    /// sha256 of `model.onnx` (transformer), or of the table, tokenizer and
+    /// config together (static).
     pub sha256: String,
     /// Embedding dimension.
     pub dim: usize,
     /// Tokens per text, special tokens included.
     pub max_tokens: usize,
+    /// Transformer or static (indexes written before static models existed
+    /// read as transformer).
+    #[serde(default)]
+    pub kind: ModelKind,
 }
 
 impl ModelInfo {
@@ -44,8 +85,23 @@ pub(super) fn read(dir: &Path, file: &'static str) -> Result<Vec<u8>, EmbedError
 
 /// Read a model folder's identity without starting ONNX Runtime.
 pub fn model_info(dir: &Path) -> Result<ModelInfo, EmbedError> {
+    if ModelKind::of(dir) == ModelKind::Static {
+        return Ok(ModelInfo {
+            id: model_id(dir),
+            sha256: folder_identity(dir)?,
+            dim: 0,
+            max_tokens: STATIC_MAX_TOKENS,
+            kind: ModelKind::Static,
+        });
+    }
     let onnx = read(dir, "model.onnx")?;
-    Ok(ModelInfo { id: model_id(dir), sha256: sha256_hex(&onnx), dim: 0, max_tokens: max_tokens(dir) })
+    Ok(ModelInfo {
+        id: model_id(dir),
+        sha256: sha256_hex(&onnx),
+        dim: 0,
+        max_tokens: max_tokens(dir),
+        kind: ModelKind::Transformer,
+    })
 }
 
 /// A whole-number field of a JSON file in the model folder, if present.

@@ -26,6 +26,14 @@ pub fn knnpref_home() -> PathBuf {
     home.join(".cache").join("knnpref")
 }
 
+/// The static model folder `scripts/setup.sh` distils from the default model.
+pub const STATIC_MODEL: &str = "all-MiniLM-L6-v2-static";
+
+/// The provisioned static model (`--static`).
+pub fn static_model_dir() -> PathBuf {
+    knnpref_home().join("models").join(STATIC_MODEL)
+}
+
 /// The default model folder, or the int8 one.
 pub fn default_model_dir(quantized: bool) -> PathBuf {
     let name = if quantized { QUANTIZED_MODEL } else { DEFAULT_MODEL };

@@ -54,8 +54,7 @@ impl EncodedBattles {
         turns.extend(battles.iter().map(|b| b.prompt.as_slice()));
         turns.extend(battles.iter().map(|b| b.response_a.as_slice()));
         turns.extend(battles.iter().map(|b| b.response_b.as_slice()));
-        let texts = embedder.fit_many(&turns);
-        let all = embedder.embed(&texts, what)?;
+        let all = embedder.embed_turns(&turns, what)?;
         let dim = embedder.info().dim;
         Ok(EncodedBattles {
             dim,

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::data::Label;
 use crate::embed::ModelInfo;
 use crate::features::EncodedBattles;
-use crate::fsio::{sha256_hex, write_atomic};
+use crate::fsio::{replace_dir, sha256_hex, write_atomic};
 use crate::model::ModelState;
 use crate::search::{HnswParams, Search};
 use crate::table::{write_table, Column, Table, TableError};
@@ -44,10 +44,11 @@ pub enum IndexError {
     )]
     NewerFormat { dir: PathBuf, found: u32 },
     #[error(
-        "{dir} was built with model {built_id} (sha256 {built_sha}), but the model given is {given_id} \
-         (sha256 {given_sha}); pass --model with the model it was built with, or rebuild the index"
+        "{dir} was built with {} model {} (sha256 {}), but the model given is the {} model {} (sha256 {}); \
+         pass --model with the model it was built with, or rebuild the index",
+        built.kind.name(), built.id, built.sha256, given.kind.name(), given.id, given.sha256
     )]
-    ModelMismatch { dir: PathBuf, built_id: String, built_sha: String, given_id: String, given_sha: String },
+    ModelMismatch { dir: PathBuf, built: Box<ModelInfo>, given: Box<ModelInfo> },
     #[error(
         "{path} does not match the checksum in manifest.json (truncated or modified?); rebuild the index"
     )]
@@ -143,34 +144,23 @@ impl IndexFolder {
                 return Err(IndexError::NotAnIndex { dir: dir.to_owned() });
             }
         }
-        let parent = crate::fsio::parent_of(dir);
-        std::fs::create_dir_all(&parent).map_err(io_err(&parent))?;
-        let tmp = tempfile::Builder::new()
-            .prefix(".knnpref-index-")
-            .tempdir_in(&parent)
-            .map_err(io_err(&parent))?;
-        let _pending = crate::fsio::Pending::register(tmp.path());
-        let mut manifest = self.manifest.clone();
-        manifest.files.clear();
-        self.write_tables(tmp.path())?;
-        for name in [EMBEDDINGS, BATTLES, HEAD] {
-            let path = tmp.path().join(name);
-            let bytes = std::fs::read(&path).map_err(io_err(&path))?;
-            manifest.files.insert(name.to_string(), sha256_hex(&bytes));
-        }
-        let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
-        let mpath = tmp.path().join(MANIFEST);
-        write_atomic(&mpath, |w| w.write_all(&json)).map_err(io_err(&mpath))?;
-        crate::fsio::make_readable(tmp.path()).map_err(io_err(tmp.path()))?;
-        let staged = tmp.keep();
-        if dir.exists() {
-            let old = parent.join(format!(".knnpref-old-{}", std::process::id()));
-            std::fs::rename(dir, &old).map_err(io_err(dir))?;
-            std::fs::rename(&staged, dir).map_err(io_err(dir))?;
-            std::fs::remove_dir_all(&old).map_err(io_err(&old))?;
-        } else {
-            std::fs::rename(&staged, dir).map_err(io_err(dir))?;
-        }
+        let fill = |staging: &Path| -> Result<(), IndexError> {
+            let mut manifest = self.manifest.clone();
+            manifest.files.clear();
+            self.write_tables(staging)?;
+            for name in [EMBEDDINGS, BATTLES, HEAD] {
+                let path = staging.join(name);
+                let bytes = std::fs::read(&path).map_err(io_err(&path))?;
+                manifest.files.insert(name.to_string(), sha256_hex(&bytes));
+            }
+            let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
+            let mpath = staging.join(MANIFEST);
+            write_atomic(&mpath, |w| w.write_all(&json)).map_err(io_err(&mpath))
+        };
+        replace_dir(dir, ".knnpref-index-", fill, |path, source| IndexError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
         Ok(())
     }
 
@@ -233,10 +223,8 @@ impl IndexFolder {
         if manifest.model.sha256 != given.sha256 {
             return Err(IndexError::ModelMismatch {
                 dir: dir.to_owned(),
-                built_id: manifest.model.id.clone(),
-                built_sha: manifest.model.sha256.clone(),
-                given_id: given.id.clone(),
-                given_sha: given.sha256.clone(),
+                built: Box::new(manifest.model.clone()),
+                given: Box::new(given.clone()),
             });
         }
         Ok(())

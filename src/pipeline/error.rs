@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use super::report::ReportError;
 use super::submission::SubmissionError;
 use crate::data::DataError;
+use crate::embed::distill::DistillError;
 use crate::embed::EmbedError;
 use crate::index::IndexError;
 use crate::model::head::HeadError;
@@ -19,6 +20,8 @@ pub enum PipelineError {
     Data(#[from] DataError),
     #[error(transparent)]
     Embed(#[from] EmbedError),
+    #[error(transparent)]
+    Distill(#[from] DistillError),
     #[error(transparent)]
     Index(#[from] IndexError),
     #[error(transparent)]

@@ -148,8 +148,7 @@ pub fn similar(cfg: &SimilarConfig) -> Result<SimilarResult, PipelineError> {
             let ecfg = cfg.embed.config(Some(&manifest.model));
             IndexFolder::check_model(manifest, &cfg.index, &model_info(&ecfg.model_dir)?)?;
             let mut embedder = Embedder::open(&EmbedConfig { progress: false, ..ecfg })?;
-            let fitted = embedder.fit(std::slice::from_ref(text));
-            let vector = embedder.embed(&[fitted], "query")?;
+            let vector = embedder.embed_turns(&[std::slice::from_ref(text)], "query")?;
             Ok(SimilarResult {
                 query: text.clone(),
                 truth: None,

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use super::error::PipelineError;
 use crate::data::{Dataset, Label};
-use crate::embed::{default_model_dir, knnpref_home, model_info, Device, EmbedConfig, ModelInfo};
+use crate::embed::{
+    default_model_dir, knnpref_home, model_info, static_model_dir, Device, EmbedConfig, ModelInfo,
+};
 use crate::index::IndexFolder;
 
 /// How to embed, shared by every command.
@@ -16,6 +18,8 @@ pub struct EmbedOptions {
     pub model_dir: Option<PathBuf>,
     /// Use the int8 model (when no folder is given).
     pub quantized: bool,
+    /// Use the provisioned static model (when no folder is given).
+    pub static_model: bool,
     /// Cores for ONNX Runtime.
     pub threads: usize,
     /// ONNX Runtime sessions side by side.
@@ -38,7 +42,10 @@ impl EmbedOptions {
         let model_dir = match (&self.model_dir, built) {
             (Some(d), _) => d.clone(),
             // An explicit --quantized wins, so a mismatch with the index is reported.
-            (None, Some(built)) if !self.quantized => knnpref_home().join("models").join(&built.id),
+            (None, Some(built)) if !self.quantized && !self.static_model => {
+                knnpref_home().join("models").join(&built.id)
+            }
+            (None, _) if self.static_model => static_model_dir(),
             (None, _) => default_model_dir(self.quantized),
         };
         EmbedConfig {

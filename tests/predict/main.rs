@@ -47,7 +47,7 @@ fn mismatched_model_is_refused() {
     let out = b.dir.path().join("never.csv");
     let (code, err) = predict_with(&copy, &test, &out, &[]);
     assert_eq!(code, 1);
-    assert!(err.contains("was built with model all-MiniLM-L6-v2"), "{err}");
+    assert!(err.contains("was built with transformer model all-MiniLM-L6-v2"), "{err}");
     assert!(!out.exists());
 }
 
