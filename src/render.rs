@@ -47,7 +47,9 @@ pub(crate) fn print_index(
     }
     writeln!(
         out,
-        "indexed {} battles into {}\ncross-validated log loss {:.4} (after temperature {:.3}: {:.4}); lambda {}, embedding-block scale {}",
+        "indexed {} battles into {}\nin-sample CV log loss {:.4} (after temperature {:.3}: {:.4}); lambda {}, embedding-block scale {}\n\
+         (in-sample: the head and temperature were chosen on these same rows, so this is optimistic; \
+         `knnpref evaluate` gives the held-out estimate)",
         s.rows,
         dir.display(),
         s.cv_log_loss,
@@ -73,7 +75,8 @@ pub(crate) fn print_similar(out: &mut impl Write, r: &pipeline::SimilarResult) -
     if let (Some(truth), Some(p)) = (r.truth, r.prediction) {
         writeln!(
             out,
-            "vote: {truth}; out-of-fold prediction: a {:.3}, b {:.3}, tie {:.3}",
+            "vote: {truth}; in-sample out-of-fold prediction (head chosen on these rows; \
+             `knnpref evaluate` for held-out scores): a {:.3}, b {:.3}, tie {:.3}",
             p[0], p[1], p[2]
         )?;
     }
@@ -90,12 +93,12 @@ pub(crate) fn print_eval(out: &mut impl Write, r: &pipeline::EvalReport) -> std:
     writeln!(out, "{} rows, {}-fold CV x {} repeat(s), seed {}", r.rows, r.folds, r.repeats, r.seed)?;
     writeln!(
         out,
-        "{:<12} {:>9} {:>8} {:>9} {:>7}  vs length-only [95% CI]",
+        "{:<12} {:>9} {:>8} {:>9} {:>7}  vs text-only [95% CI]",
         "model", "log loss", "± std", "accuracy", "ECE"
     )?;
     for m in &r.models {
         let diff = m
-            .vs_length_only
+            .vs_text_only
             .map_or(String::new(), |d| format!("{:+.4} [{:+.4}, {:+.4}]", d.mean, d.low, d.high));
         writeln!(
             out,
@@ -103,6 +106,7 @@ pub(crate) fn print_eval(out: &mut impl Write, r: &pipeline::EvalReport) -> std:
             m.name, m.log_loss, m.log_loss_std, m.accuracy, m.ece
         )?;
     }
+    print_curve(out, &r.learning_curve)?;
     writeln!(out, "\nlog loss by segment")?;
     write!(out, "{:<34} {:>5}", "segment", "rows")?;
     for m in &r.models {
@@ -117,6 +121,35 @@ pub(crate) fn print_eval(out: &mut impl Write, r: &pipeline::EvalReport) -> std:
         writeln!(out)?;
     }
     Ok(())
+}
+
+/// The learning-curve table: one row per model, one column per training size.
+fn print_curve(out: &mut impl Write, points: &[pipeline::CurvePoint]) -> std::io::Result<()> {
+    let Some(first) = points.first() else { return Ok(()) };
+    let sizes: Vec<&pipeline::CurvePoint> = points.iter().filter(|p| p.model == first.model).collect();
+    writeln!(out, "\nlearning curve: log loss by training rows per fold (share of each training fold)")?;
+    write!(out, "{:<12}", "model")?;
+    for p in &sizes {
+        write!(out, " {:>12}", format!("{:.0} ({})", p.train_rows, share(p.fraction)))?;
+    }
+    writeln!(out)?;
+    for chunk in points.chunks(sizes.len()) {
+        write!(out, "{:<12}", chunk[0].model)?;
+        for p in chunk {
+            write!(out, " {:>12.4}", p.log_loss)?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// 0.125 as "1/8", 1 as "all".
+fn share(fraction: f64) -> String {
+    if fraction >= 1.0 {
+        "all".into()
+    } else {
+        format!("1/{:.0}", 1.0 / fraction)
+    }
 }
 
 pub(crate) fn print_errors(out: &mut impl Write, cases: &[pipeline::ErrorCase]) -> std::io::Result<()> {

@@ -8,7 +8,7 @@ fn writes_manifest_and_tables() {
     let b = shared_index();
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(b.index.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest["format_version"], 1);
+    assert_eq!(manifest["format_version"], 2);
     assert_eq!(manifest["model"]["id"], "all-MiniLM-L6-v2");
     assert_eq!(manifest["model"]["dim"], 384);
     assert_eq!(manifest["rows"], 240);
@@ -32,7 +32,16 @@ fn writes_manifest_and_tables() {
 fn same_seed_gives_identical_files() {
     let b = shared_index();
     let again = b.dir.path().join("idx-again");
-    run_ok(&["index", "--train", b.train.to_str().unwrap(), "--out", again.to_str().unwrap(), "--seed", "3"]);
+    let out = run_ok(&[
+        "index",
+        "--train",
+        b.train.to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+        "--seed",
+        "3",
+    ]);
+    assert!(out.contains("in-sample CV log loss") && out.contains("knnpref evaluate"), "{out}");
     for f in ["embeddings.parquet", "battles.parquet", "head.json", "manifest.json"] {
         assert_eq!(
             std::fs::read(b.index.join(f)).unwrap(),

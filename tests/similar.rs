@@ -19,6 +19,8 @@ fn by_id_lists_neighbours_with_votes_and_prediction() {
     assert!(["model_a", "model_b", "tie"].contains(&v["truth"].as_str().unwrap()));
     let p: Vec<f64> = v["prediction"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
     assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-5);
+    let text = run_ok(&["similar", "--index", b.index.to_str().unwrap(), "--id", &first_id, "-k", "1"]);
+    assert!(text.contains("in-sample out-of-fold prediction"), "{text}");
 }
 
 #[test]

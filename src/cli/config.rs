@@ -12,7 +12,9 @@ use knnpref::search::HnswParams;
 
 use knnpref::synth::SynthParams;
 
-use super::{EmbedArgs, ErrorsArgs, EvaluateArgs, FitArgs, IndexArgs, PredictArgs, SimilarArgs, SynthArgs};
+use super::{
+    EmbedArgs, ErrorsArgs, EvaluateArgs, FitArgs, IndexArgs, PredictArgs, SimilarArgs, SynthArgs, WordGroup,
+};
 
 /// An argument combination that parses but makes no sense.
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +72,13 @@ impl FitArgs {
         if self.neighbours == 0 {
             return Err(arg_err("--neighbours", "must be at least 1"));
         }
-        let features = if self.no_knn { FeatureSet::NO_KNN } else { FeatureSet::FULL };
+        let base = if self.no_knn { FeatureSet::NO_KNN } else { FeatureSet::FULL };
+        let features = FeatureSet {
+            repeat: self.words.contains(&WordGroup::Repeat),
+            uniq: self.words.contains(&WordGroup::Uniq),
+            overlap: self.words.contains(&WordGroup::Overlap),
+            ..base
+        };
         Ok(ModelParams {
             features,
             knn: KnnParams { k: self.neighbours, ..KnnParams::default() },
@@ -145,6 +153,7 @@ impl EvaluateArgs {
             report: self.report.clone(),
             embed: self.embed.options(quiet)?,
             params: self.fit.params(self.folds)?,
+            learning_curve: self.learning_curve,
         })
     }
 }

@@ -101,6 +101,23 @@ pub struct FitArgs {
     /// Drop the nearest-neighbour features (ablation).
     #[arg(long)]
     pub no_knn: bool,
+    /// Word-level feature groups to use, comma-separated (`none` for none;
+    /// ablation). `uniq` measured no gain on the sample, so it is off by default.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "GROUPS", default_values_t = [WordGroup::Repeat, WordGroup::Overlap])]
+    pub words: Vec<WordGroup>,
+}
+
+/// `--words`: a word-level feature group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WordGroup {
+    /// Share of repeated word 3-grams.
+    Repeat,
+    /// Distinct words / words.
+    Uniq,
+    /// Word overlap with the prompt and between the sides.
+    Overlap,
+    /// No word-level group.
+    None,
 }
 
 #[derive(Debug, Args)]
@@ -175,6 +192,10 @@ pub struct EvaluateArgs {
     /// Write report.html (plots) and metrics.json into this folder.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+    /// Also refit every model on 1/8, 1/4 and 1/2 of each training fold
+    /// (learning curves; about twice the time).
+    #[arg(long)]
+    pub learning_curve: bool,
     /// Print the scores as JSON.
     #[arg(long)]
     pub json: bool,

@@ -4,7 +4,8 @@
 //! prompts (tie tendency) and with similar responses (how such answers
 //! fared), the geometry of the embeddings (cosines, the A−B difference), and
 //! cheap text statistics that users know matter (length, lists, headers,
-//! code, refusals). Features are always built for a battle and for its A/B
+//! code, refusals, repeated phrases, word variety, overlap with the prompt).
+//! Features are always built for a battle and for its A/B
 //! swap by the same code, which is what makes the head's symmetry exact.
 //!
 //! The layout is written once, in [`write_features`]: the feature matrix,
@@ -23,26 +24,61 @@ pub use encoded::EncodedBattles;
 pub(crate) use encoded::Vectors;
 pub use knn::KnnParams;
 pub(crate) use knn::{KnnValues, Votes};
-pub use text::{BattleStats, TextStats};
+pub use text::{BattleStats, TextStats, WordStats};
 
-/// Which feature groups to build.
+/// Which feature groups to build. Groups added after the first index format
+/// default to off, so head files written before them load unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FeatureSet {
     /// Neighbour votes (prompt tie rate, response win and tie rates).
     pub knn: bool,
     /// Embedding cosines and the A−B embedding difference.
     pub embedding: bool,
-    /// Text statistics of the prompt and both responses.
+    /// Text statistics of the prompt and both responses (27 features).
     pub text: bool,
+    /// Lengths alone: characters and words of each side (log1p) and their
+    /// differences. Ignored when `text` is on, which holds them already.
+    #[serde(default)]
+    pub length: bool,
+    /// Share of repeated word 3-grams of each side and the difference.
+    #[serde(default)]
+    pub repeat: bool,
+    /// Distinct words / words of each side and the difference.
+    #[serde(default)]
+    pub uniq: bool,
+    /// Word-set Jaccard of each side with the prompt, the difference, and
+    /// the Jaccard of the two sides.
+    #[serde(default)]
+    pub overlap: bool,
 }
 
 impl FeatureSet {
-    /// Every group: knnpref's model.
-    pub const FULL: FeatureSet = FeatureSet { knn: true, embedding: true, text: true };
-    /// Text statistics alone (the "length-only" baseline).
-    pub const LENGTH_ONLY: FeatureSet = FeatureSet { knn: false, embedding: false, text: true };
+    /// No group at all.
+    const NONE: FeatureSet = FeatureSet {
+        knn: false,
+        embedding: false,
+        text: false,
+        length: false,
+        repeat: false,
+        uniq: false,
+        overlap: false,
+    };
+    /// knnpref's model: every group that paid on the shared sample (`uniq`
+    /// did not, with `repeat` and `overlap` on; `length` is inside `text`).
+    pub const FULL: FeatureSet = FeatureSet {
+        knn: true,
+        embedding: true,
+        text: true,
+        repeat: true,
+        overlap: true,
+        ..FeatureSet::NONE
+    };
+    /// The 27 text statistics alone (the "text-only" baseline).
+    pub const TEXT_ONLY: FeatureSet = FeatureSet { text: true, ..FeatureSet::NONE };
+    /// Characters and words of each side alone (the "length-only" baseline).
+    pub const LENGTH_ONLY: FeatureSet = FeatureSet { length: true, ..FeatureSet::NONE };
     /// Everything but the neighbour votes (the ablation).
-    pub const NO_KNN: FeatureSet = FeatureSet { knn: false, embedding: true, text: true };
+    pub const NO_KNN: FeatureSet = FeatureSet { knn: false, ..FeatureSet::FULL };
 
     /// Number of scalar (non-embedding-difference) features.
     pub fn scalar_len(&self) -> usize {
@@ -91,6 +127,9 @@ impl Sink for CountSink {
     }
 }
 
+/// One value of a side's word statistics.
+type WordValue = fn(&WordStats) -> f32;
+
 /// The feature layout: every feature of one battle, in order, with its name.
 /// The embedding difference, when present, comes last.
 fn write_features(
@@ -110,6 +149,30 @@ fn write_features(
             sink.put(|| format!("diff_{stem}"), a[j] - b[j]);
         }
         sink.put(|| "abs_diff_chars".into(), (a[0] - b[0]).abs());
+    } else if set.length {
+        let (a, b) = (stats.a.values(), stats.b.values());
+        for (j, stem) in TextStats::NAMES.iter().enumerate().take(2) {
+            sink.put(|| format!("a_{stem}"), a[j]);
+            sink.put(|| format!("b_{stem}"), b[j]);
+            sink.put(|| format!("diff_{stem}"), a[j] - b[j]);
+        }
+    }
+    let (wa, wb) = (&stats.a_words, &stats.b_words);
+    let groups: [(bool, &str, WordValue); 3] = [
+        (set.repeat, "repeat", |w| w.repeat),
+        (set.uniq, "uniq", |w| w.uniq),
+        (set.overlap, "overlap_prompt", |w| w.prompt_overlap),
+    ];
+    for (on, stem, value) in groups {
+        if on {
+            let (a, b) = (value(wa) as f64, value(wb) as f64);
+            sink.put(|| format!("a_{stem}"), a);
+            sink.put(|| format!("b_{stem}"), b);
+            sink.put(|| format!("diff_{stem}"), a - b);
+        }
+    }
+    if set.overlap {
+        sink.put(|| "overlap_a_b".into(), stats.overlap_a_b as f64);
     }
     if set.embedding {
         let (pa, pb) = (dot(v.prompt, v.a) as f64, dot(v.prompt, v.b) as f64);

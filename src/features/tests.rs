@@ -1,6 +1,6 @@
 //! Unit tests of the features: counts, names, votes and swap symmetry.
 use super::*;
-use crate::data::Label;
+use crate::data::{Battle, Label};
 use crate::search::Hit;
 
 #[test]
@@ -17,7 +17,7 @@ fn text_stats_count_structure() {
 
 #[test]
 fn names_match_lengths() {
-    for set in [FeatureSet::FULL, FeatureSet::LENGTH_ONLY, FeatureSet::NO_KNN] {
+    for set in [FeatureSet::FULL, FeatureSet::TEXT_ONLY, FeatureSet::LENGTH_ONLY, FeatureSet::NO_KNN] {
         assert_eq!(feature_names(&set, 7).len(), set.len(7));
     }
 }
@@ -36,13 +36,83 @@ fn response_votes_credit_the_right_side() {
 }
 
 #[test]
+fn word_stats_follow_their_definitions() {
+    let w = text::words(&["Hello, hello_world! Ünïcode 42\nthe cat the cat the cat".into()]);
+    assert_eq!(w, ["hello", "hello_world", "ünïcode", "42", "the", "cat", "the", "cat", "the", "cat"]);
+    let none = std::collections::HashSet::new();
+    let s = WordStats::of(&w, &none);
+    // 8 trigrams, 6 distinct ("the cat the" and "cat the cat" come back once).
+    assert!((s.repeat - 2.0 / 8.0).abs() < 1e-6, "{}", s.repeat);
+    assert!((s.uniq - 6.0 / 10.0).abs() < 1e-6, "{}", s.uniq);
+    assert_eq!(s.prompt_overlap, 0.0);
+    let empty = WordStats::of(&[], &none);
+    assert_eq!((empty.repeat, empty.uniq, empty.prompt_overlap), (0.0, 1.0, 1.0));
+    let b = Battle {
+        id: "1".into(),
+        prompt: vec!["Name a cat".into()],
+        response_a: vec!["A cat".into()],
+        response_b: vec!["Dogs, dogs".into()],
+        label: None,
+    };
+    let st = BattleStats::of(&b);
+    assert!((st.a_words.prompt_overlap - 2.0 / 3.0).abs() < 1e-6);
+    assert_eq!(st.b_words.prompt_overlap, 0.0);
+    assert_eq!(st.b_words.uniq, 0.5);
+    assert_eq!(st.overlap_a_b, 0.0);
+}
+
+#[test]
+fn length_only_is_chars_and_words() {
+    let names = feature_names(&FeatureSet::LENGTH_ONLY, 4);
+    assert_eq!(names, ["a_chars", "b_chars", "diff_chars", "a_words", "b_words", "diff_words"]);
+    assert_eq!(FeatureSet::TEXT_ONLY.scalar_len(), 27);
+    // With the text group on, the length group adds nothing.
+    assert_eq!(FeatureSet { length: true, ..FeatureSet::TEXT_ONLY }.scalar_len(), 27);
+}
+
+#[test]
+fn head_files_without_the_new_groups_load_them_as_off() {
+    let old = r#"{"knn": true, "embedding": true, "text": true}"#;
+    let set: FeatureSet = serde_json::from_str(old).unwrap();
+    assert!(set.knn && set.embedding && set.text);
+    assert!(!set.length && !set.repeat && !set.uniq && !set.overlap);
+}
+
+/// The name of a feature's mirror image under the A/B swap: every `a` word
+/// of the name becomes `b` and back (`knn_a_score` ↔ `knn_b_score`).
+fn mirror(name: &str) -> String {
+    let words: Vec<&str> = name
+        .split('_')
+        .map(|w| match w {
+            "a" => "b",
+            "b" => "a",
+            w => w,
+        })
+        .collect();
+    words.join("_")
+}
+
+#[test]
 fn swapping_swaps_the_feature_sides() {
-    let set = FeatureSet::FULL;
+    let set = FeatureSet { length: true, uniq: true, ..FeatureSet::FULL };
+    let side = |k: f32| TextStats {
+        chars: 100.0 * k,
+        words: 20.0 * k,
+        lines: 3.0 * k,
+        list_items: 2.0 * k,
+        headers: k,
+        code_blocks: k,
+        bold: 4.0 * k,
+        refusal: if k > 1.0 { 1.0 } else { 0.0 },
+    };
     let stats = BattleStats {
         prompt_chars: 10.0,
         turns: 1.0,
-        a: TextStats { chars: 100.0, ..Default::default() },
-        b: TextStats { chars: 5.0, refusal: 1.0, ..Default::default() },
+        a: side(1.0),
+        b: side(3.0),
+        a_words: WordStats { repeat: 0.1, uniq: 0.7, prompt_overlap: 0.2 },
+        b_words: WordStats { repeat: 0.3, uniq: 0.5, prompt_overlap: 0.05 },
+        overlap_a_b: 0.4,
     };
     let (p, a, b) = ([1.0f32, 0.0], [0.6f32, 0.8], [0.0f32, 1.0]);
     let knn = KnnValues {
@@ -57,13 +127,34 @@ fn swapping_swaps_the_feature_sides() {
     battle_features(&set, &stats, &Vectors { prompt: &p, a: &a, b: &b }, &knn, &mut x);
     battle_features(&set, &stats.swapped(), &Vectors { prompt: &p, a: &b, b: &a }, &knn.swapped(), &mut y);
     let names = feature_names(&set, 2);
+    let (mut paired, mut negated, mut symmetric) = (0, 0, 0);
     for (i, name) in names.iter().enumerate() {
-        if let Some(rest) = name.strip_prefix("a_") {
-            let j = names.iter().position(|n| n == &format!("b_{rest}")).unwrap();
-            assert_eq!(x[i], y[j], "{name}");
-        }
-        if name.starts_with("diff_") || name.starts_with("knn_diff") || name.starts_with("emb_diff") {
+        let words: Vec<&str> = name.split('_').collect();
+        let twin = names.iter().position(|n| *n == mirror(name) && n != name);
+        if words.contains(&"diff") && !words.contains(&"abs") {
+            // A difference of A and B changes sign.
+            assert_ne!(x[i], 0.0, "{name}: the test data must tell the sides apart");
             assert_eq!(x[i], -y[i], "{name}");
+            negated += 1;
+        } else if let Some(j) = twin {
+            // A per-side feature moves to its twin.
+            assert_ne!(x[i], x[j], "{name}: the test data must tell the sides apart");
+            assert_eq!(x[i], y[j], "{name}");
+            paired += 1;
+        } else {
+            // Everything else (prompt-only or symmetric in A and B) stays.
+            let mentions_a = words.contains(&"a");
+            assert!(
+                !mentions_a || words.contains(&"b"),
+                "{name} names side A but has no B twin and is not symmetric"
+            );
+            assert_eq!(x[i], y[i], "{name}");
+            symmetric += 1;
         }
     }
+    assert_eq!(paired + negated + symmetric, names.len());
+    // 8 text stems, cos_prompt, 3 knn side values and 3 word groups, per side.
+    assert_eq!(paired, 2 * (8 + 1 + 3 + 3));
+    // The same differences, and the two embedding-difference columns.
+    assert_eq!(negated, 8 + 1 + 3 + 3 + 2);
 }

@@ -1,6 +1,10 @@
 //! Cheap text statistics of each side: the signals users know matter
-//! (length, lines, lists, headers, code, bold, refusals), counted once per
-//! battle so that a battle and its swap reuse them.
+//! (length, lines, lists, headers, code, bold, refusals) and word-level ones
+//! (repeated 3-grams, distinct words, overlap with the prompt and with the
+//! other side), counted once per battle so that a battle and its swap reuse
+//! them.
+
+use std::collections::HashSet;
 
 use crate::data::Battle;
 
@@ -86,6 +90,61 @@ impl TextStats {
     }
 }
 
+/// Word-level statistics of one response (all turns of one side), over
+/// its words: lowercase runs of Unicode alphanumerics or `_`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct WordStats {
+    /// Share of repeated word 3-grams: (3-grams − distinct 3-grams) /
+    /// 3-grams; 0 under 3 words.
+    pub repeat: f32,
+    /// Distinct words / words; 1 with no words.
+    pub uniq: f32,
+    /// Jaccard similarity of this side's word set with the prompt's.
+    pub prompt_overlap: f32,
+}
+
+/// The words of some turns: lowercase runs of Unicode alphanumerics or `_`
+/// (Python's `re.findall(r"\w+", text.lower())` up to Unicode details).
+pub(crate) fn words(turns: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in turns {
+        let lower = t.to_lowercase();
+        let runs = lower.split(|c: char| !(c.is_alphanumeric() || c == '_'));
+        out.extend(runs.filter(|w| !w.is_empty()).map(str::to_string));
+    }
+    out
+}
+
+fn word_set(words: &[String]) -> HashSet<&str> {
+    words.iter().map(String::as_str).collect()
+}
+
+/// |S1 ∩ S2| / |S1 ∪ S2|, and 1 when both sets are empty.
+pub(crate) fn jaccard(s1: &HashSet<&str>, s2: &HashSet<&str>) -> f32 {
+    let union = s1.union(s2).count();
+    if union == 0 {
+        return 1.0;
+    }
+    s1.intersection(s2).count() as f32 / union as f32
+}
+
+impl WordStats {
+    /// Statistics of one side's words against the prompt's word set.
+    pub(crate) fn of(words: &[String], prompt: &HashSet<&str>) -> WordStats {
+        let trigrams: Vec<[&str; 3]> =
+            words.windows(3).map(|w| [w[0].as_str(), w[1].as_str(), w[2].as_str()]).collect();
+        let repeat = if trigrams.is_empty() {
+            0.0
+        } else {
+            let distinct = trigrams.iter().collect::<HashSet<_>>().len();
+            (trigrams.len() - distinct) as f32 / trigrams.len() as f32
+        };
+        let set = word_set(words);
+        let uniq = if words.is_empty() { 1.0 } else { set.len() as f32 / words.len() as f32 };
+        WordStats { repeat, uniq, prompt_overlap: jaccard(&set, prompt) }
+    }
+}
+
 /// Per-battle statistics used by the features.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct BattleStats {
@@ -97,21 +156,32 @@ pub struct BattleStats {
     pub a: TextStats,
     /// Response B's statistics.
     pub b: TextStats,
+    /// Response A's word statistics.
+    pub a_words: WordStats,
+    /// Response B's word statistics.
+    pub b_words: WordStats,
+    /// Jaccard similarity of the two responses' word sets (symmetric).
+    pub overlap_a_b: f32,
 }
 
 impl BattleStats {
     /// Statistics of a battle.
     pub fn of(b: &Battle) -> BattleStats {
+        let (prompt, a, bw) = (words(&b.prompt), words(&b.response_a), words(&b.response_b));
+        let prompt_set = word_set(&prompt);
         BattleStats {
             prompt_chars: b.prompt.iter().map(|t| t.chars().count()).sum::<usize>() as f32,
             turns: b.prompt.len().max(1) as f32,
             a: TextStats::of_turns(&b.response_a),
             b: TextStats::of_turns(&b.response_b),
+            a_words: WordStats::of(&a, &prompt_set),
+            b_words: WordStats::of(&bw, &prompt_set),
+            overlap_a_b: jaccard(&word_set(&a), &word_set(&bw)),
         }
     }
 
     /// The same statistics with A and B exchanged.
     pub fn swapped(&self) -> BattleStats {
-        BattleStats { a: self.b, b: self.a, ..*self }
+        BattleStats { a: self.b, b: self.a, a_words: self.b_words, b_words: self.a_words, ..*self }
     }
 }

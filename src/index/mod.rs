@@ -18,8 +18,10 @@ use crate::model::ModelState;
 use crate::search::{HnswParams, Search};
 use crate::table::{write_table, Column, Table, TableError};
 
-/// Bumped whenever the folder layout or a file's meaning changes.
-pub const FORMAT_VERSION: u32 = 1;
+/// Bumped whenever the folder layout or a file's meaning changes. 2: head.json
+/// may use the word-level feature groups (`repeat`, `uniq`, `overlap`), which
+/// format-1 readers would ignore; format-1 folders load as before.
+pub const FORMAT_VERSION: u32 = 2;
 
 const MANIFEST: &str = "manifest.json";
 const EMBEDDINGS: &str = "embeddings.parquet";

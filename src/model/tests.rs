@@ -22,6 +22,7 @@ fn synthetic(n: usize, dim: usize, seed: u64) -> EncodedBattles {
             turns: 1.0,
             a: TextStats { chars: la as f32, words: (la / 5.0) as f32, ..Default::default() },
             b: TextStats { chars: lb as f32, words: (lb / 5.0) as f32, ..Default::default() },
+            ..Default::default()
         });
         let u = rng.uniform();
         labels.push(Some(if u < 0.25 {
@@ -110,4 +111,89 @@ proptest::proptest! {
             proptest::prop_assert_eq!(pp[i], p[j]);
         }
     }
+}
+
+/// Leakage canary. With the votes shuffled there is nothing to learn, so a
+/// model whose neighbour features are cross-fitted must not beat the class
+/// prior: neither out of fold (each row scored by a head that never saw it)
+/// nor on battles held out of the fit altogether.
+///
+/// Checked to fail when a leak is planted: with `Neighbours::values` keeping
+/// hits from a row's own fold (its `keep` returning true), each training
+/// row's votes include its own, and the out-of-fold log loss fell to 0.0026
+/// against the prior's 1.0813 (without the leak: 1.0881 out of fold, 1.0914
+/// held out against the prior's 1.0834). The test below it failed too.
+#[test]
+fn shuffled_votes_do_not_beat_the_prior() {
+    let all = synthetic(900, 8, 21);
+    let mut labels = all.known_labels().unwrap();
+    SplitMix::new(77).shuffle(&mut labels);
+    let train_rows: Vec<usize> = (0..600).collect();
+    let test_rows: Vec<usize> = (600..900).collect();
+    let (train, test) = (all.subset(&train_rows), all.subset(&test_rows));
+    let (y_train, y_test) = (&labels[..600], &labels[600..]);
+    let params = ModelParams { features: crate::features::FeatureSet::FULL, ..small_params(4) };
+    assert!(params.features.knn);
+    let (model, oof) = Model::fit(&params, &train, y_train).unwrap();
+    let prior = prior_of(y_train);
+    let prior_oof = log_loss(&vec![prior; y_train.len()], y_train);
+    let fitted_oof = log_loss(&oof, y_train);
+    assert!(fitted_oof > prior_oof - 0.005, "out of fold: {fitted_oof} against the prior's {prior_oof}");
+    let prior_test = log_loss(&vec![prior; y_test.len()], y_test);
+    let fitted_test = log_loss(&model.predict(&test), y_test);
+    assert!(fitted_test > prior_test - 0.005, "held out: {fitted_test} against the prior's {prior_test}");
+}
+
+/// Battle 0 lies alone: its prompt and responses are the first three axes,
+/// and every other battle lives in the other three, orthogonal to it, so
+/// the only near neighbour of battle 0's texts is battle 0 itself.
+fn lonely_battle(n: usize) -> EncodedBattles {
+    let dim = 6;
+    let mut rng = SplitMix::new(8);
+    let mut vecs = |axis: usize| {
+        let mut out = Vec::with_capacity(n * dim);
+        for i in 0..n {
+            let mut v = vec![0f32; dim];
+            if i == 0 {
+                v[axis] = 1.0;
+            } else {
+                let w: Vec<f32> = (0..3).map(|_| rng.normal() as f32).collect();
+                let norm = w.iter().map(|x| x * x).sum::<f32>().sqrt();
+                v[3..].iter_mut().zip(&w).for_each(|(x, y)| *x = y / norm);
+            }
+            out.extend(v);
+        }
+        out
+    };
+    let (prompt, a, b) = (vecs(0), vecs(1), vecs(2));
+    let labels = (0..n).map(|i| Some(Label::ALL[i % 3])).collect();
+    let ids = (0..n).map(|i| i.to_string()).collect();
+    EncodedBattles { dim, ids, prompt, a, b, stats: vec![BattleStats::default(); n], labels }
+}
+
+#[test]
+fn a_battle_whose_only_near_neighbour_is_itself_gets_no_vote_from_itself() {
+    use crate::search::{HnswParams, Search};
+    let train = lonely_battle(30);
+    let p = KnnParams { k: 5, tau: 0.1, alpha: 0.1 };
+    let prior = [0.35, 0.35, 0.3];
+    let fold_of = crate::rand::fold_assignment(30, 3, 1);
+    let values = |own: Label, cross_fitted: bool| {
+        let mut labels = train.known_labels().unwrap();
+        labels[0] = own;
+        let nb = Neighbours::build(&train, labels, Search::Exact, HnswParams::default());
+        nb.values(&train, cross_fitted.then_some(fold_of.as_slice()), &p, prior)[0]
+    };
+    // Cross-fitted, battle 0's values do not depend on its own vote, and
+    // carry (almost) no weight: only orthogonal battles are left.
+    let base = values(Label::A, true);
+    for own in [Label::B, Label::Tie] {
+        assert_eq!(values(own, true), base, "battle 0's own vote moved its features");
+    }
+    assert!(base.weight[0] < 1e-3 && base.weight[1] < 1e-3 && base.prompt_weight < 1e-3, "{base:?}");
+    assert!((base.score[0] - 0.5).abs() < 1e-3 && (base.prompt_tie - prior[2]).abs() < 1e-3, "{base:?}");
+    // Not cross-fitted (as for a query), battle 0 finds itself: the check
+    // above would see a leak.
+    assert!(values(Label::A, false).score[0] > 0.9);
+    assert!(values(Label::B, false).score[0] < 0.1);
 }

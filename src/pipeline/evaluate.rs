@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 
+use super::curve::Curve;
 use super::error::PipelineError;
 use super::options::{require_labels, EmbedOptions};
 use super::report::write_report;
@@ -39,17 +40,38 @@ pub struct EvaluateConfig {
     pub embed: EmbedOptions,
     /// How to fit knnpref (the baselines derive from it).
     pub params: ModelParams,
+    /// Also refit every non-prior model on 1/8, 1/4 and 1/2 of each
+    /// training fold (learning curves).
+    pub learning_curve: bool,
 }
 
-/// The model variants compared, in report order.
+/// The reference of the paired differences: the 27 text statistics.
+const TEXT_ONLY: &str = "text-only";
+
+/// The model variants compared, in report order: the class prior, lengths
+/// alone, the 27 text statistics, knnpref without neighbour votes, knnpref.
 pub fn variants(base: &ModelParams) -> Vec<(&'static str, Option<ModelParams>)> {
     let with = |features: FeatureSet| ModelParams { features, ..base.clone() };
     vec![
         ("prior", None),
         ("length-only", Some(with(FeatureSet::LENGTH_ONLY))),
-        ("no-knn", Some(with(FeatureSet::NO_KNN))),
+        (TEXT_ONLY, Some(with(FeatureSet::TEXT_ONLY))),
+        ("no-knn", Some(with(FeatureSet { knn: false, ..base.features }))),
         ("knnpref", Some(with(base.features))),
     ]
+}
+
+/// Fit `p` (with fit seed `seed`) on `train` and predict `test`, rows
+/// normalised to sum to 1.
+fn fit_predict(
+    p: &ModelParams,
+    seed: u64,
+    train: &EncodedBattles,
+    y: &[Label],
+    test: &EncodedBattles,
+) -> Result<Vec<[f64; 3]>, PipelineError> {
+    let (model, _) = Model::fit(&ModelParams { seed, ..p.clone() }, train, y)?;
+    Ok(model.predict(test).iter().map(normalised).collect())
 }
 
 /// Cross-validate knnpref and its baselines in the same folds; writes the
@@ -70,6 +92,11 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
     let mut first_oof = vec![vec![[0.0; 3]; n]; variants.len()];
     let mut all_oof = vec![Vec::with_capacity(n * repeats); variants.len()];
     let mut fold_losses = vec![Vec::new(); variants.len()];
+    let mut warnings = data.warnings;
+    let mut curve = cfg.learning_curve.then(|| {
+        let min_train = n - n.div_ceil(cfg.folds.max(1));
+        Curve::plan(n, min_train, cfg.params.folds, variants.len(), &mut warnings)
+    });
     for r in 0..repeats {
         let fold_seed = cfg.seed.wrapping_add(r as u64);
         let folds = fold_assignment(n, cfg.folds, fold_seed);
@@ -80,21 +107,28 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
             let test = all.subset(&test_rows);
             let y_train: Vec<Label> = train_rows.iter().map(|&i| labels[i]).collect();
             let y_test: Vec<Label> = test_rows.iter().map(|&i| labels[i]).collect();
+            let inner_seed = fold_seed.wrapping_mul(31).wrapping_add(1 + f as u64);
             for (v, (_, params)) in variants.iter().enumerate() {
                 let probs = match params {
-                    None => vec![prior_of(&y_train); test_rows.len()],
-                    Some(p) => {
-                        let inner_seed = fold_seed.wrapping_mul(31).wrapping_add(1 + f as u64);
-                        let (model, _) =
-                            Model::fit(&ModelParams { seed: inner_seed, ..p.clone() }, &train, &y_train)?;
-                        model.predict(&test)
-                    }
+                    None => vec![normalised(&prior_of(&y_train)); test_rows.len()],
+                    Some(p) => fit_predict(p, inner_seed, &train, &y_train, &test)?,
                 };
-                let probs: Vec<[f64; 3]> = probs.iter().map(normalised).collect();
                 fold_losses[v].push(log_loss(&probs, &y_test));
                 for (&i, p) in test_rows.iter().zip(probs) {
                     oof[v][i] = p;
                 }
+            }
+            if let Some(c) = curve.as_mut() {
+                c.add_fold(
+                    &variants,
+                    &fit_predict,
+                    inner_seed,
+                    &train,
+                    &y_train,
+                    &test,
+                    &test_rows,
+                    &y_test,
+                )?;
             }
             if !cfg.embed.progress {
                 continue;
@@ -125,7 +159,7 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
     let row_loss: Vec<Vec<f64>> =
         loss_sum.iter().map(|v| v.iter().map(|s| s / repeats as f64).collect()).collect();
     let all_labels: Vec<Label> = (0..repeats).flat_map(|_| labels.iter().copied()).collect();
-    let length_only = variants.iter().position(|(name, _)| *name == "length-only");
+    let text_only = variants.iter().position(|(name, _)| *name == TEXT_ONLY);
     let models: Vec<ModelScore> = variants
         .iter()
         .enumerate()
@@ -135,12 +169,16 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
             log_loss_std: std_dev(&fold_losses[v]),
             accuracy: accuracy(&all_oof[v], &all_labels),
             ece: ece(&all_oof[v], &all_labels, 10),
-            vs_length_only: length_only
+            vs_text_only: text_only
                 .filter(|&b| b != v)
                 .map(|b| paired_bootstrap(&row_loss[v], &row_loss[b], 2000, cfg.seed ^ 0xB007)),
             fold_log_loss: fold_losses[v].clone(),
         })
         .collect();
+    let learning_curve = match &curve {
+        Some(c) => c.points(&variants, &models.iter().map(|m| m.log_loss).collect::<Vec<_>>(), repeats),
+        None => Vec::new(),
+    };
     let segments = segment_scores(&data.battles, &all, &row_loss);
     let reliability = variants
         .iter()
@@ -168,11 +206,12 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
         models,
         segments,
         reliability,
+        learning_curve,
         oof_log_loss,
         oof: first_oof,
         ids: all.ids.clone(),
         labels,
-        warnings: data.warnings,
+        warnings,
     };
     if let Some(dir) = &cfg.report {
         write_report(dir, &report)?;

@@ -62,7 +62,8 @@ pub struct SimilarResult {
     pub query: String,
     /// For `--id`: the true vote and the model's out-of-fold prediction.
     pub truth: Option<&'static str>,
-    /// For `--id`: the out-of-fold prediction stored in the index.
+    /// For `--id`: the out-of-fold prediction stored in the index. It is
+    /// in-sample: the head was chosen on the same rows (see `evaluate`).
     pub prediction: Option<[f64; 3]>,
     /// The nearest training battles, nearest first.
     pub hits: Vec<SimilarHit>,

@@ -7,6 +7,7 @@
 //! names them.
 
 mod build;
+mod curve;
 mod error;
 mod evaluate;
 mod inspect;
@@ -25,5 +26,5 @@ pub use inspect::{
 pub use options::EmbedOptions;
 pub use predict::{predict, PredictConfig, PredictSummary};
 pub use report::ReportError;
-pub use scores::{EvalReport, ModelScore, Reliability, SegmentScore};
+pub use scores::{CurvePoint, EvalReport, ModelScore, Reliability, SegmentScore};
 pub use submission::{check_writable, write_submission, SubmissionError};

@@ -1,6 +1,7 @@
 //! The evaluation report: `metrics.json` and a self-contained `report.html`
 //! with SVG plots drawn by poloto (reliability per class, log loss by
-//! segment next to the baselines, the predicted-probability histogram).
+//! segment next to the baselines, the predicted-probability histogram, and
+//! the learning curves when measured).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -103,10 +104,10 @@ fn render_html(r: &EvalReport) -> Result<String, ReportError> {
         r.rows, r.folds, r.repeats, r.seed
     );
     let best = r.models.iter().map(|m| m.log_loss).fold(f64::INFINITY, f64::min);
-    h.push_str("<h2>Models</h2><table><tr><th>model</th><th>log loss</th><th>± std (folds)</th><th>accuracy</th><th>ECE</th><th>Δ vs length-only [95% CI]</th></tr>");
+    h.push_str("<h2>Models</h2><table><tr><th>model</th><th>log loss</th><th>± std (folds)</th><th>accuracy</th><th>ECE</th><th>Δ vs text-only [95% CI]</th></tr>");
     for m in &r.models {
         let diff = m
-            .vs_length_only
+            .vs_text_only
             .map_or("—".to_string(), |d| format!("{:+.4} [{:+.4}, {:+.4}]", d.mean, d.low, d.high));
         let class = if m.log_loss == best { " class=\"best\"" } else { "" };
         let _ = write!(
@@ -120,6 +121,8 @@ fn render_html(r: &EvalReport) -> Result<String, ReportError> {
         );
     }
     h.push_str("</table>");
+
+    h.push_str(&curve_section(r)?);
 
     h.push_str("<h2>Log loss by segment</h2><table><tr><th>segment</th><th>rows</th>");
     for m in &r.models {
@@ -153,6 +156,43 @@ fn render_html(r: &EvalReport) -> Result<String, ReportError> {
     }
     h.push_str(&histogram_chart(r)?);
     h.push_str("</div></body></html>\n");
+    Ok(h)
+}
+
+/// The learning curves: a table and a line chart with a log-2 x axis.
+fn curve_section(r: &EvalReport) -> Result<String, ReportError> {
+    let points = &r.learning_curve;
+    let Some(first) = points.first() else { return Ok(String::new()) };
+    let sizes = points.iter().filter(|p| p.model == first.model).count();
+    let mut h = String::from(
+        "<h2>Learning curves</h2><p>Every model refitted on nested shares (prefixes of a seeded          shuffle) of each outer training fold and scored on the same test folds.</p>\
+         <table><tr><th>model</th>",
+    );
+    for p in &points[..sizes] {
+        let _ = write!(h, "<th>{:.0} rows ({:.3})</th>", p.train_rows, p.fraction);
+    }
+    h.push_str("</tr>");
+    let mut series: Vec<Series> = Vec::new();
+    for chunk in points.chunks(sizes) {
+        let _ = write!(h, "<tr><td>{}</td>", esc(&chunk[0].model));
+        for p in chunk {
+            let _ = write!(h, "<td>{:.4}</td>", p.log_loss);
+        }
+        h.push_str("</tr>");
+        let pts = chunk.iter().map(|p| [p.train_rows.max(1.0).log2(), p.log_loss]).collect();
+        series.push((chunk[0].model.clone(), Kind::Line, pts));
+    }
+    h.push_str("</table>");
+    let xs = points.iter().map(|p| p.train_rows.max(1.0).log2());
+    let (x_lo, x_hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, u), x| (l.min(x), u.max(x)));
+    let ys = points.iter().map(|p| p.log_loss);
+    let (y_lo, y_hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, u), y| (l.min(y), u.max(y)));
+    h.push_str(&chart(
+        "learning curve",
+        ("log loss by training size", "log2(training rows per fold)", "log loss"),
+        series,
+        ([x_lo - 0.25, x_hi + 0.25], [(y_lo - 0.01).max(0.0), y_hi + 0.01]),
+    )?);
     Ok(h)
 }
 

@@ -17,9 +17,9 @@ pub struct ModelScore {
     pub accuracy: f64,
     /// Top-label expected calibration error, 10 bins.
     pub ece: f64,
-    /// This model's per-row log loss minus length-only's, with a bootstrap
-    /// 95% interval over rows (negative: better than length-only).
-    pub vs_length_only: Option<PairedDiff>,
+    /// This model's per-row log loss minus text-only's, with a bootstrap
+    /// 95% interval over rows (negative: better than text-only).
+    pub vs_text_only: Option<PairedDiff>,
     /// Log loss of each fold, repeats one after the other.
     pub fold_log_loss: Vec<f64>,
 }
@@ -48,6 +48,20 @@ pub struct Reliability {
     pub bins: Vec<ReliabilityBin>,
 }
 
+/// One point of a learning curve: a model refitted on a share of each
+/// outer training fold and scored on the same test folds.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CurvePoint {
+    /// The model.
+    pub model: String,
+    /// Share of each outer training fold fitted on (1/8, 1/4, 1/2 or 1).
+    pub fraction: f64,
+    /// Training rows per outer fold, on average.
+    pub train_rows: f64,
+    /// Log loss pooled over all out-of-fold rows (mean over repeats).
+    pub log_loss: f64,
+}
+
 /// Everything `evaluate` measured (written as `metrics.json`).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct EvalReport {
@@ -65,6 +79,9 @@ pub struct EvalReport {
     pub segments: Vec<SegmentScore>,
     /// Reliability diagrams per model and class.
     pub reliability: Vec<Reliability>,
+    /// Log loss by training size per non-prior model, smallest share first
+    /// (empty unless asked for with `--learning-curve`).
+    pub learning_curve: Vec<CurvePoint>,
     /// knnpref's log loss on the first repeat alone: what the --oof file gives.
     pub oof_log_loss: f64,
     /// First-repeat out-of-fold probabilities per model, row-aligned with `ids`.

@@ -131,3 +131,37 @@ pub(super) fn lbfgs_fit(
     }
     theta
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rand::SplitMix;
+
+    /// The objective's gradient against central finite differences, at a
+    /// random point, for every weight and bias.
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let (n, d, lambda) = (60, 4, 0.3);
+        let mut rng = SplitMix::new(5);
+        let z = Array2::from_shape_fn((n, d), |_| rng.normal());
+        let y: Vec<usize> = (0..n).map(|_| rng.below(3)).collect();
+        let theta: Vec<f64> = (0..d * 3 + 3).map(|_| 0.5 * rng.normal()).collect();
+        let (_, grad) = objective(z.view(), &y, lambda, &theta);
+        assert_eq!(grad.len(), theta.len());
+        let h = 1e-5;
+        for k in 0..theta.len() {
+            let mut up = theta.clone();
+            let mut down = theta.clone();
+            up[k] += h;
+            down[k] -= h;
+            let numeric = (objective(z.view(), &y, lambda, &up).0 - objective(z.view(), &y, lambda, &down).0)
+                / (2.0 * h);
+            assert!((numeric - grad[k]).abs() < 1e-7, "entry {k}: analytic {} numeric {numeric}", grad[k]);
+        }
+        // The biases are not penalised: the penalty is ½λ‖w‖² over weights only.
+        let (f0, _) = objective(z.view(), &y, 0.0, &theta);
+        let (f1, _) = objective(z.view(), &y, lambda, &theta);
+        let w2: f64 = theta[..d * 3].iter().map(|t| t * t).sum();
+        assert!((f1 - f0 - 0.5 * lambda * w2).abs() < 1e-12);
+    }
+}
