@@ -57,7 +57,8 @@ pub struct EmbedArgs {
     /// Default: $KNNPREF_HOME/models/all-MiniLM-L6-v2, or the model an index was built with.
     #[arg(long, value_name = "DIR")]
     pub model: Option<PathBuf>,
-    /// Use the int8 model ($KNNPREF_HOME/models/all-MiniLM-L6-v2-int8).
+    /// Use the int8 model ($KNNPREF_HOME/models/all-MiniLM-L6-v2-int8). `predict` and `similar`
+    /// use the index's model; there these flags only say where it lives and must agree with it.
     #[arg(long, conflicts_with = "model")]
     pub quantized: bool,
     /// Use the static model distilled by scripts/setup.sh
@@ -295,6 +296,26 @@ impl Command {
 
 #[cfg(test)]
 mod tests {
+    use clap::CommandFactory;
+
+    /// Every argument of every subcommand has a description, and no help
+    /// text shows a source placeholder such as a doc link.
+    #[test]
+    fn every_argument_is_described_without_placeholders() {
+        let mut cli = super::Cli::command();
+        cli.build();
+        for sub in cli.get_subcommands() {
+            assert!(sub.get_about().is_some(), "`{}` has no description", sub.get_name());
+            for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+                let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                assert!(!help.is_empty(), "`{} --{}` has no description", sub.get_name(), arg.get_id());
+                assert!(!help.contains('`') || !help.contains("[`"), "`{}`: {help}", arg.get_id());
+            }
+            let text = sub.clone().render_long_help().to_string();
+            assert!(!text.contains("[`"), "`{}` help shows a placeholder:\n{text}", sub.get_name());
+        }
+    }
+
     #[test]
     fn search_help_states_the_crossover_the_library_uses() {
         assert_eq!(knnpref::search::EXACT_BELOW, 200_000, "update the --search help text");

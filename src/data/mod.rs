@@ -78,6 +78,22 @@ pub struct Battle {
 }
 
 impl Battle {
+    /// A fingerprint of the prompt and both responses (16 hex digits of a
+    /// sha256 over the turns, with separators that cannot occur in text), so
+    /// that the same battle is recognised under another id.
+    pub fn content_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for side in [&self.prompt, &self.response_a, &self.response_b] {
+            for turn in side {
+                h.update(turn.as_bytes());
+                h.update([0xff]);
+            }
+            h.update([0xfe]);
+        }
+        hex::encode(&h.finalize()[..8])
+    }
+
     /// The same battle with the two responses exchanged.
     pub fn swapped(&self) -> Battle {
         Battle {
@@ -234,9 +250,9 @@ fn assemble(
     let mut warnings = Vec::new();
     if ids_generated {
         warnings.push(format!(
-            "{}: no `id` column; using row numbers 0..{} as ids",
+            "{}: no `id` column; using row numbers 0 to {} as ids",
             path.display(),
-            rows.len()
+            rows.len().saturating_sub(1)
         ));
     }
     if labels == Labels::Optional && has_labels {

@@ -99,3 +99,18 @@ fn reads_parquet_with_the_same_columns() {
     assert_eq!(d.battles[1].prompt, vec!["p2", ""]);
     assert_eq!(d.labels().unwrap(), vec![Label::Tie, Label::A]);
 }
+
+#[test]
+fn content_hash_ignores_the_id_and_sees_turn_boundaries() {
+    let b = |id: &str, prompt: &[&str]| Battle {
+        id: id.into(),
+        prompt: prompt.iter().map(|s| s.to_string()).collect(),
+        response_a: vec!["a".into()],
+        response_b: vec!["b".into()],
+        label: None,
+    };
+    assert_eq!(b("1", &["hi there"]).content_hash(), b("2", &["hi there"]).content_hash());
+    assert_ne!(b("1", &["hi", "there"]).content_hash(), b("1", &["hithere"]).content_hash());
+    assert_ne!(b("1", &["x"]).content_hash(), b("1", &["x"]).swapped().content_hash());
+    assert_eq!(b("1", &["x"]).content_hash().len(), 16);
+}

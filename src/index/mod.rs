@@ -105,6 +105,9 @@ pub struct Manifest {
 /// Per-battle metadata kept for `similar` and `errors`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BattleMeta {
+    /// [`crate::data::Battle::content_hash`] of the battle (empty in indexes
+    /// written before it was stored).
+    pub content_hash: String,
     /// The start of the prompt's last turn.
     pub prompt_start: String,
     /// The start of response A's last turn.
@@ -192,6 +195,7 @@ impl IndexFolder {
                 ("oof_a", f32s(&|b| b.oof[0] as f32)),
                 ("oof_b", f32s(&|b| b.oof[1] as f32)),
                 ("oof_tie", f32s(&|b| b.oof[2] as f32)),
+                ("content_hash", Column::Str(m.iter().map(|b| b.content_hash.clone()).collect())),
             ],
         )?;
         let head = serde_json::to_vec_pretty(&self.state).expect("head serialises");
@@ -265,8 +269,11 @@ impl IndexFolder {
             (bt.strings("prompt_start")?, bt.strings("response_a_start")?, bt.strings("response_b_start")?);
         let (ac, bc) = (bt.f32s("response_a_chars")?, bt.f32s("response_b_chars")?);
         let (oa, ob, ot) = (bt.f32s("oof_a")?, bt.f32s("oof_b")?, bt.f32s("oof_tie")?);
+        // Older folders have no content hashes: overlap checks then go by id alone.
+        let hashes = bt.strings("content_hash").unwrap_or_else(|_| vec![String::new(); n]);
         let meta = (0..n)
             .map(|i| BattleMeta {
+                content_hash: hashes.get(i).cloned().unwrap_or_default(),
                 prompt_start: ps[i].clone(),
                 a_start: as_[i].clone(),
                 b_start: bs[i].clone(),

@@ -88,6 +88,7 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
         .zip(&train.stats)
         .zip(&oof)
         .map(|((b, s), o)| BattleMeta {
+            content_hash: b.content_hash(),
             prompt_start: last_turn_start(&b.prompt, 300),
             a_start: last_turn_start(&b.response_a, 300),
             b_start: last_turn_start(&b.response_b, 300),

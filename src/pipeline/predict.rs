@@ -1,14 +1,16 @@
 //! `knnpref predict`: embed a test file with the index's model and write
 //! the submission.
 
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
 use super::error::PipelineError;
 use super::options::{open_index, EmbedOptions};
 use super::submission::{check_writable, write_submission};
-use crate::data::{read_battles, Labels};
+use crate::data::{read_battles, Battle, Labels};
 use crate::embed::{EmbedStats, Embedder};
 use crate::features::EncodedBattles;
+use crate::index::IndexFolder;
 use crate::model::Model;
 
 /// What `predict` needs.
@@ -39,10 +41,39 @@ pub fn predict(cfg: &PredictConfig) -> Result<PredictSummary, PipelineError> {
     check_writable(&cfg.out)?;
     let data = read_battles(&cfg.test, Labels::Optional)?;
     let (folder, ecfg) = open_index(&cfg.index, &cfg.embed)?;
+    let mut warnings = data.warnings;
+    warnings.extend(overlap_warning(&folder, &data.battles, &cfg.index));
     let mut embedder = Embedder::open(&ecfg)?;
     let test = EncodedBattles::encode(&mut embedder, &data.battles, "test")?;
     let model = Model::assemble(folder.state, &folder.train, folder.labels);
     let probs = model.predict(&test);
     write_submission(&cfg.out, &test.ids, &probs)?;
-    Ok(PredictSummary { rows: test.len(), embedding: embedder.stats(), warnings: data.warnings })
+    Ok(PredictSummary { rows: test.len(), embedding: embedder.stats(), warnings })
+}
+
+/// Test battles that are training battles of the index (same id, or same
+/// prompt and responses under another id).
+fn overlap_count(folder: &IndexFolder, battles: &[Battle]) -> usize {
+    let ids: HashSet<&str> = folder.train.ids.iter().map(String::as_str).collect();
+    let hashes: HashSet<&str> =
+        folder.meta.iter().map(|m| m.content_hash.as_str()).filter(|h| !h.is_empty()).collect();
+    battles
+        .iter()
+        .filter(|b| ids.contains(b.id.as_str()) || hashes.contains(b.content_hash().as_str()))
+        .count()
+}
+
+/// A warning when test battles are in the index: their predictions have seen
+/// their own votes, so a score computed on them says nothing about new battles.
+fn overlap_warning(folder: &IndexFolder, battles: &[Battle], index: &Path) -> Option<String> {
+    let n = overlap_count(folder, battles);
+    (n > 0).then(|| {
+        format!(
+            "{n} of {} test battles are already in the index {} (same id, or same prompt and responses); \
+             their predictions have seen their own votes, so any score computed on them is meaningless \
+             (use `knnpref evaluate` for an honest estimate)",
+            battles.len(),
+            index.display()
+        )
+    })
 }

@@ -83,3 +83,34 @@ fn unwritable_out_fails_before_work() {
     assert_eq!(code, 1);
     assert!(err.contains("does not exist"), "{err}");
 }
+
+#[test]
+fn test_battles_already_in_the_index_are_counted_in_a_warning() {
+    let b = shared_index();
+    let d = b.dir.path();
+    // Rows 230..250: ten are training battles of the shared index (0..240).
+    let mixed = test_subset(d, "mixed.csv", 230..250, false);
+    let (code, err) = predict_file(&mixed, &d.join("sub-mixed.csv"), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("10 of 20 test battles are already in the index"), "{err}");
+    // The same texts under new ids are still recognised.
+    let mut r = csv::Reader::from_path(&mixed).unwrap();
+    let rows: Vec<Vec<String>> = r
+        .records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            let mut v: Vec<String> = rec.iter().map(String::from).collect();
+            v[0] = format!("renamed-{}", v[0]);
+            v
+        })
+        .collect();
+    let renamed = write_csv(&d.join("renamed.csv"), &TEST_HEADER, &rows);
+    let (code, err) = predict_file(&renamed, &d.join("sub-renamed.csv"), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("10 of 20 test battles are already in the index"), "{err}");
+    // A disjoint test file gets no such warning.
+    let disjoint = test_subset(d, "disjoint.csv", 300..310, false);
+    let (code, err) = predict_file(&disjoint, &d.join("sub-disjoint.csv"), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("already in the index"), "{err}");
+}
