@@ -103,12 +103,12 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         cli::Command::Distill(args) => cli::distill::run(&args, quiet, &mut out)?,
         cli::Command::Errors(args) => {
-            let cases = pipeline::errors(&args.config()?)?;
+            let report = pipeline::errors(&args.config()?)?;
             if args.json {
-                serde_json::to_writer_pretty(&mut out, &cases)?;
+                serde_json::to_writer_pretty(&mut out, &report)?;
                 writeln!(out)?;
             } else {
-                print_errors(&mut out, &cases)?;
+                print_errors(&mut out, &report, args.full)?;
             }
         }
     }

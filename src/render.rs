@@ -152,24 +152,77 @@ fn share(fraction: f64) -> String {
     }
 }
 
-pub(crate) fn print_errors(out: &mut impl Write, cases: &[pipeline::ErrorCase]) -> std::io::Result<()> {
-    for (i, c) in cases.iter().enumerate() {
+/// `errors`: a header saying how rows are ordered and what the attributions
+/// are, then each row with its loss, texts (starts, or whole with `full`),
+/// the features that pushed it and its nearest training battles.
+pub(crate) fn print_errors(
+    out: &mut impl Write,
+    r: &pipeline::ErrorsReport,
+    full: bool,
+) -> std::io::Result<()> {
+    let order = match r.by {
+        pipeline::Rank::Loss => "every row by its log loss, highest first",
+        pipeline::Rank::Confidence => "wrong predictions by confidence, highest first",
+    };
+    writeln!(out, "{} of {} out-of-fold rows: {order}", r.cases.len(), r.oof_rows)?;
+    if r.with_train {
+        writeln!(
+            out,
+            "why: the features that pushed the index's head most towards the predicted class (logit shares, \
+             on the battle as shown, not its A/B swap); the head is fitted on every training row, so it \
+             explains the model, not the fold model that made this OOF prediction"
+        )?;
+    } else {
+        writeln!(
+            out,
+            "texts: the index stores only the first 300 characters of each last turn and no model names; \
+             pass --train FILE (the file the index was built from) for model names, why, and --full texts"
+        )?;
+    }
+    for c in &r.cases {
         let p = c.prediction;
         writeln!(
             out,
-            "#{} id {}: truth {}, predicted {} ({:.3}); a {:.3} b {:.3} tie {:.3}",
-            i + 1,
-            c.id,
-            c.truth,
-            c.predicted,
-            c.confidence,
-            p[0],
-            p[1],
-            p[2]
+            "\n#{} id {}  loss {:.3}: truth {}, predicted {} ({:.3}); a {:.3} b {:.3} tie {:.3}",
+            c.rank, c.id, c.loss, c.truth, c.predicted, c.confidence, p.model_a, p.model_b, p.tie
         )?;
-        writeln!(out, "  prompt: {}", one_line(&c.prompt_start, 100))?;
-        writeln!(out, "  A ({:>6} chars): {}", c.response_a_chars, one_line(&c.response_a_start, 80))?;
-        writeln!(out, "  B ({:>6} chars): {}", c.response_b_chars, one_line(&c.response_b_start, 80))?;
+        if let Some(m) = &c.models {
+            writeln!(out, "  models: A {}, B {}", m.model_a, m.model_b)?;
+        }
+        match (&c.texts, full) {
+            (Some(t), true) => {
+                print_turns(out, "prompt", &t.prompt)?;
+                print_turns(out, &format!("A ({} chars)", c.response_a_chars), &t.response_a)?;
+                print_turns(out, &format!("B ({} chars)", c.response_b_chars), &t.response_b)?;
+            }
+            _ => {
+                writeln!(out, "  prompt: {}", one_line(&c.prompt_start, 100))?;
+                writeln!(
+                    out,
+                    "  A ({:>6} chars): {}",
+                    c.response_a_chars,
+                    one_line(&c.response_a_start, 80)
+                )?;
+                writeln!(
+                    out,
+                    "  B ({:>6} chars): {}",
+                    c.response_b_chars,
+                    one_line(&c.response_b_start, 80)
+                )?;
+            }
+        }
+        if let Some(a) = &c.attribution {
+            let top: Vec<String> = a
+                .top
+                .iter()
+                .map(|f| match f.value {
+                    Some(v) => format!("{}={v:.3} {:+.3}", f.feature, f.contribution),
+                    None => format!("{} {:+.3}", f.feature, f.contribution),
+                })
+                .collect();
+            writeln!(out, "  why {}: {}", a.class, top.join(", "))?;
+            writeln!(out, "    (intercept {:+.3}; all features and intercept {:+.3})", a.intercept, a.total)?;
+        }
         for h in &c.neighbours {
             writeln!(
                 out,
@@ -180,7 +233,17 @@ pub(crate) fn print_errors(out: &mut impl Write, cases: &[pipeline::ErrorCase]) 
                 one_line(&h.prompt_start, 60)
             )?;
         }
-        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// A side's whole text, turn by turn, each line indented.
+fn print_turns(out: &mut impl Write, what: &str, turns: &[String]) -> std::io::Result<()> {
+    for (i, turn) in turns.iter().enumerate() {
+        writeln!(out, "  {what}, turn {} of {}:", i + 1, turns.len())?;
+        for line in turn.lines() {
+            writeln!(out, "    {line}")?;
+        }
     }
     Ok(())
 }

@@ -161,9 +161,14 @@ impl EvaluateArgs {
 impl ErrorsArgs {
     pub fn config(&self) -> Result<ErrorsConfig, ArgError> {
         existing_file("--oof", &self.oof)?;
+        if let Some(train) = &self.train {
+            existing_file("--train", train)?;
+        }
         Ok(ErrorsConfig {
             index: self.index.clone(),
             oof: self.oof.clone(),
+            train: self.train.clone(),
+            by: self.by.into(),
             show: self.show,
             neighbours: self.neighbours,
         })

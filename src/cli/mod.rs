@@ -43,7 +43,7 @@ pub enum Command {
     Similar(SimilarArgs),
     /// Cross-validate knnpref and baselines in the same folds.
     Evaluate(EvaluateArgs),
-    /// Show the most confidently wrong out-of-fold predictions and their neighbours.
+    /// Show the out-of-fold predictions that cost the most log loss, and why.
     Errors(ErrorsArgs),
     /// Write synthetic Kaggle-format battles, for speed and scale tests only (never accuracy).
     Synth(SynthArgs),
@@ -214,10 +214,21 @@ pub struct ErrorsArgs {
     /// Out-of-fold predictions written by `knnpref evaluate --oof`.
     #[arg(long, value_name = "FILE")]
     pub oof: PathBuf,
-    /// How many errors to show.
+    /// The train file the index was built from (checked by sha256): adds the
+    /// models' names, the features that pushed each prediction, and whole texts.
+    #[arg(long, value_name = "FILE")]
+    pub train: Option<PathBuf>,
+    /// Order: `loss`, every row by its log loss; `confidence`, wrong
+    /// predictions by the probability given to the predicted class.
+    #[arg(long, value_enum, default_value_t = RankArg::Loss)]
+    pub by: RankArg,
+    /// Print whole texts, every turn, instead of the first 80-100 characters.
+    #[arg(long, requires = "train")]
+    pub full: bool,
+    /// How many rows to show.
     #[arg(short = 'n', long = "show", default_value_t = 10, value_name = "N")]
     pub show: usize,
-    /// Training battles with the nearest prompts shown per error.
+    /// Training battles with the nearest prompts shown per row.
     #[arg(long = "neighbours", short_alias = 'k', default_value_t = 3, value_name = "N")]
     pub neighbours: usize,
     /// Print JSON instead of text.
@@ -239,6 +250,24 @@ pub struct SynthArgs {
     /// CSV file to write.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+}
+
+/// `errors --by`: how rows are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RankArg {
+    /// Per-row log loss, highest first (every row).
+    Loss,
+    /// Probability of the predicted class, highest first (wrong predictions only).
+    Confidence,
+}
+
+impl From<RankArg> for knnpref::pipeline::Rank {
+    fn from(r: RankArg) -> Self {
+        match r {
+            RankArg::Loss => knnpref::pipeline::Rank::Loss,
+            RankArg::Confidence => knnpref::pipeline::Rank::Confidence,
+        }
+    }
 }
 
 /// `--device`: where inference runs.

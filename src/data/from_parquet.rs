@@ -20,7 +20,7 @@ pub(super) fn read_rows(path: &Path) -> Result<(Vec<String>, Vec<RawRowCells>), 
     let mut rows = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|source| DataError::Arrow { path: path.to_owned(), source })?;
-        let mut cols: Vec<Option<StringArray>> = Vec::with_capacity(7);
+        let mut cols: Vec<Option<StringArray>> = Vec::with_capacity(pos.len());
         for p in pos {
             cols.push(match p {
                 Some(p) => Some(as_strings(path, &header[p], batch.column(p))?),

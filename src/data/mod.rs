@@ -128,6 +128,9 @@ pub struct Dataset {
     pub ids_generated: bool,
     /// The file carried winner columns.
     pub has_labels: bool,
+    /// The `model_a` and `model_b` names of each row, in file order, when the
+    /// file has both columns (Kaggle's training file does; its test file does not).
+    pub models: Option<Vec<[String; 2]>>,
 }
 
 impl Dataset {
@@ -203,20 +206,30 @@ pub fn read_battles(path: &Path, labels: Labels) -> Result<Dataset, DataError> {
     assemble(path, labels, &columns, rows)
 }
 
-/// The columns knnpref reads, in [`RawRow`] order.
-pub(crate) const ALL_COLUMNS: [&str; 7] =
-    ["id", "prompt", "response_a", "response_b", "winner_model_a", "winner_model_b", "winner_tie"];
+/// The columns knnpref reads, in [`RawRowCells`] order; the last two, the
+/// models' names, are optional and used by `errors` alone.
+pub(crate) const ALL_COLUMNS: [&str; 9] = [
+    "id",
+    "prompt",
+    "response_a",
+    "response_b",
+    "winner_model_a",
+    "winner_model_b",
+    "winner_tie",
+    "model_a",
+    "model_b",
+];
 
 /// Which of [`ALL_COLUMNS`] a header holds, and where.
-pub(crate) fn locate_columns(header: &[String]) -> [Option<usize>; 7] {
-    let mut pos = [None; 7];
+pub(crate) fn locate_columns(header: &[String]) -> [Option<usize>; 9] {
+    let mut pos = [None; 9];
     for (slot, name) in pos.iter_mut().zip(ALL_COLUMNS) {
         *slot = header.iter().position(|h| h.trim() == name);
     }
     pos
 }
 
-pub(crate) type RawRowCells = [Option<String>; 7];
+pub(crate) type RawRowCells = [Option<String>; 9];
 
 fn assemble(
     path: &Path,
@@ -234,7 +247,7 @@ fn assemble(
             return Err(DataError::MissingColumn { path: path.to_owned(), column: name, found });
         }
     }
-    let label_present = pos[4..].iter().filter(|p| p.is_some()).count();
+    let label_present = pos[4..7].iter().filter(|p| p.is_some()).count();
     if labels == Labels::Required || label_present > 0 {
         for (i, name) in LABEL_COLUMNS.iter().enumerate() {
             if pos[4 + i].is_none() {
@@ -260,8 +273,13 @@ fn assemble(
     }
     let mut seen = std::collections::HashMap::new();
     let mut battles = Vec::with_capacity(rows.len());
-    for (i, raw) in rows.into_iter().enumerate() {
+    let has_models = pos[7].is_some() && pos[8].is_some();
+    let mut models = Vec::with_capacity(if has_models { rows.len() } else { 0 });
+    for (i, mut raw) in rows.into_iter().enumerate() {
         let row = i + 1;
+        if has_models {
+            models.push([raw[7].take().unwrap_or_default(), raw[8].take().unwrap_or_default()]);
+        }
         let battle = parse_row(path, row, raw, has_labels, &mut warnings)?;
         let id = if ids_generated { i.to_string() } else { battle.id.clone() };
         if let Some(first_row) = seen.insert(id.clone(), row) {
@@ -269,7 +287,8 @@ fn assemble(
         }
         battles.push(Battle { id, ..battle });
     }
-    Ok(Dataset { path: path.to_owned(), battles, warnings, ids_generated, has_labels })
+    let models = has_models.then_some(models);
+    Ok(Dataset { path: path.to_owned(), battles, warnings, ids_generated, has_labels, models })
 }
 
 fn parse_row(
@@ -279,7 +298,7 @@ fn parse_row(
     has_labels: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Battle, DataError> {
-    let [id, prompt, ra, rb, wa, wb, wt] = raw;
+    let [id, prompt, ra, rb, wa, wb, wt, _, _] = raw;
     let mut turns = |cell: Option<String>, column: &'static str| {
         let text = cell.unwrap_or_default();
         let parsed = parse_turns(&text).map_err(|source| DataError::Turns {

@@ -21,6 +21,7 @@ fn reads_multi_turn_null_and_labels() {
     assert_eq!(b.prompt, vec!["hi", "again"]);
     assert_eq!(b.response_a, vec!["a1", ""]);
     assert_eq!(b.label, Some(Label::B));
+    assert_eq!(d.models, Some(vec![["x".to_string(), "y".to_string()]]));
 }
 
 #[test]
@@ -32,6 +33,7 @@ fn bom_crlf_and_reordered_columns() {
     assert_eq!(d.battles[0].id, "x1");
     assert_eq!(d.battles[0].response_b, vec!["b"]);
     assert!(!d.has_labels);
+    assert_eq!(d.models, None, "no model columns, no names");
 }
 
 #[test]

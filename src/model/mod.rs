@@ -120,6 +120,21 @@ impl Model {
         self.state.temperature.apply(&raw)
     }
 
+    /// Feature rows of the training battles `train` (the ones this model was
+    /// fitted on, in index order) as the fit saw them: neighbour votes
+    /// cross-fitted with the fit's own fold assignment, so that no row sees
+    /// its own vote. `None` when `train` carries no text statistics (an index
+    /// folder loads without them; they come from the training file).
+    pub fn training_features(&self, train: &EncodedBattles) -> Option<Array2<f64>> {
+        let p = &self.state.params;
+        if train.stats.len() != train.len() || train.len() != self.labels().len() {
+            return None;
+        }
+        let fold_of = fold_assignment(train.len(), p.folds, p.seed);
+        let knn = self.knn_values(train, Some(&fold_of));
+        Some(matrices(&p.features, train, &knn).0)
+    }
+
     /// Nearest training battles by prompt embedding.
     pub fn similar_prompts(&self, prompt: &[f32], k: usize) -> Vec<Hit> {
         self.neighbours.similar_prompts(prompt, k)

@@ -197,3 +197,19 @@ fn a_battle_whose_only_near_neighbour_is_itself_gets_no_vote_from_itself() {
     assert!(values(Label::A, false).score[0] > 0.9);
     assert!(values(Label::B, false).score[0] < 0.1);
 }
+
+#[test]
+fn training_features_are_the_rows_the_head_was_fitted_on() {
+    let train = synthetic(120, 6, 9);
+    let labels = train.known_labels().unwrap();
+    let (model, _) = Model::fit(&small_params(4), &train, &labels).unwrap();
+    let x = model.training_features(&train).expect("stats are present");
+    let xs = model.training_features(&train.swapped()).expect("stats are present");
+    assert_eq!(x.dim(), (120, model.state.feature_names.len()));
+    // Refitting the chosen head on them gives the saved head exactly.
+    let refit = model.state.head_params.fit(x.view(), xs.view(), &labels).unwrap();
+    assert_eq!(refit, model.state.head);
+    // An index folder loads without text statistics: no rows then.
+    let bare = EncodedBattles { stats: Vec::new(), ..train };
+    assert!(model.training_features(&bare).is_none());
+}

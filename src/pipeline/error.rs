@@ -42,6 +42,11 @@ pub enum PipelineError {
     Unlabelled { path: PathBuf },
     #[error("{dir} was built with --max-tokens {built}; predicting with {given} would mix embeddings of different texts (drop --max-tokens, or rebuild the index)")]
     MaxTokensMismatch { dir: PathBuf, built: usize, given: usize },
+    #[error(
+        "{train} is not the training file {index} was built from ({built_from}: its sha256 differs); \
+         pass that file to --train, or rebuild the index from this one"
+    )]
+    TrainMismatch { train: PathBuf, index: PathBuf, built_from: String },
     #[error("no training battle has id `{id}` in {index}")]
     UnknownId { id: String, index: PathBuf },
     #[error("cannot read {path}")]

@@ -9,7 +9,9 @@
 mod build;
 mod curve;
 mod error;
+mod errors;
 mod evaluate;
+mod explain;
 mod inspect;
 mod options;
 mod predict;
@@ -19,10 +21,10 @@ mod submission;
 
 pub use build::{build_index, IndexConfig, IndexSummary, StageSeconds};
 pub use error::PipelineError;
+pub use errors::{errors, ErrorCase, ErrorsConfig, ErrorsReport, Models, Probabilities, Rank, Texts};
 pub use evaluate::{evaluate, variants, EvaluateConfig};
-pub use inspect::{
-    errors, similar, ErrorCase, ErrorsConfig, Query, SimilarConfig, SimilarHit, SimilarResult,
-};
+pub use explain::{Attribution, Contribution};
+pub use inspect::{similar, Query, SimilarConfig, SimilarHit, SimilarResult};
 pub use options::EmbedOptions;
 pub use predict::{predict, PredictConfig, PredictSummary};
 pub use report::ReportError;

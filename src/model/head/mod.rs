@@ -180,6 +180,22 @@ impl FittedHead {
             .collect()
     }
 
+    /// Each feature's pull towards `class` on one row `x`, in logits:
+    /// standardised value × (its weight for `class` − the mean of its
+    /// weights over the three classes). With the intercept's share,
+    /// `bias[class] − mean(bias)`, they sum to `ln p_class − mean_c ln p_c`
+    /// of p(x), the head on `x` alone; the swap half of [`Self::predict_proba`]
+    /// is not in it.
+    pub fn contributions(&self, x: &[f64], class: usize) -> Vec<f64> {
+        (0..self.mean.len())
+            .map(|j| {
+                let v = (x[j] - self.mean[j]) * self.scale[j];
+                let w = &self.weights[j * 3..j * 3 + 3];
+                v * (w[class] - (w[0] + w[1] + w[2]) / 3.0)
+            })
+            .collect()
+    }
+
     /// Symmetric probabilities: the mean of p(x) and the swap of p(swap x).
     pub fn predict_proba(&self, x: ArrayView2<f64>, x_swapped: ArrayView2<f64>) -> Vec<[f64; 3]> {
         let p = self.raw_proba(x);

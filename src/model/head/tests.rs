@@ -94,3 +94,26 @@ fn temperature_fixes_overconfidence() {
     assert!(t.t > 2.0, "temperature {}", t.t);
     assert!(log_loss(&t.apply(&sharp), &y) < log_loss(&sharp, &y));
 }
+
+#[test]
+fn contributions_and_intercept_sum_to_the_centred_log_probability() {
+    let (x, xs, y) = toy(300, 5);
+    let head = params(0.1).fit(x.view(), xs.view(), &y).unwrap();
+    let raw = head.raw_proba(x.view());
+    for i in [0, 7, 123] {
+        let row = x.row(i).to_vec();
+        let lp: Vec<f64> = raw[i].iter().map(|p| p.ln()).collect();
+        for class in 0..3 {
+            let contrib = head.contributions(&row, class);
+            assert_eq!(contrib.len(), 2);
+            let bias = head.bias[class] - head.bias.iter().sum::<f64>() / 3.0;
+            let total = contrib.iter().sum::<f64>() + bias;
+            let want = lp[class] - lp.iter().sum::<f64>() / 3.0;
+            assert!((total - want).abs() < 1e-9, "row {i} class {class}: {total} vs {want}");
+        }
+    }
+    // Feature 0 drives the winner: on a row where it is large, it pulls towards A.
+    let i = (0..300).max_by(|&a, &b| x[[a, 0]].total_cmp(&x[[b, 0]])).unwrap();
+    let c = head.contributions(&x.row(i).to_vec(), Label::A.index());
+    assert!(c[0] > 0.0 && c[0].abs() > c[1].abs(), "{c:?}");
+}
