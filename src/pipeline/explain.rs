@@ -77,3 +77,51 @@ pub(crate) fn attribute(state: &ModelState, x: ArrayView1<f64>, class: usize) ->
     entries.truncate(TOP_FEATURES);
     Attribution { class: Label::ALL[class].name(), intercept, total, top: entries }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::head::{FittedHead, HeadParams, Temperature};
+    use crate::model::ModelParams;
+
+    /// A head over 4 scalar features and a 2-dim embedding block, by hand.
+    fn state() -> ModelState {
+        // Weights per feature for (A, B, tie); the tie column is 0.
+        let w = [[1.0, -1.0], [0.5, 0.0], [0.0, 0.0], [-2.0, 2.0], [0.3, 0.0], [0.3, 0.0]];
+        ModelState {
+            params: ModelParams::default(),
+            head_params: HeadParams { lambda: 1.0, emb_scale: 1.0, scalar_len: 4, max_iter: 1 },
+            head: FittedHead {
+                mean: vec![1.0; 6],
+                scale: vec![0.5; 6],
+                weights: w.iter().flat_map(|r| [r[0], r[1], 0.0]).collect(),
+                bias: [0.4, 0.1, -0.5],
+            },
+            temperature: Temperature::IDENTITY,
+            prior: [1.0 / 3.0; 3],
+            cv_log_loss: 0.0,
+            cv_log_loss_calibrated: 0.0,
+            feature_names: ["f0", "f1", "f2", "f3", "emb_diff_0", "emb_diff_1"].map(String::from).to_vec(),
+        }
+    }
+
+    #[test]
+    fn attribution_names_the_largest_pulls_and_sums_the_embedding_block() {
+        let x = ndarray::arr1(&[3.0, 3.0, 7.0, 0.0, 5.0, 5.0]);
+        let a = attribute(&state(), x.view(), Label::A.index());
+        assert_eq!(a.class, "model_a");
+        // Standardised values 1, 1, 3, -0.5, 2, 2; A weight less the mean weight:
+        // 1, 1/3, 0, -2, 0.2, 0.2.
+        let got: Vec<(&str, f64)> = a.top.iter().map(|c| (c.feature.as_str(), c.contribution)).collect();
+        let want = [("f0", 1.0), ("f3", 1.0), ("emb_diff (2 dims)", 0.8), ("f1", 1.0 / 3.0), ("f2", 0.0)];
+        assert_eq!(got.len(), TOP_FEATURES);
+        for ((g, gc), (w, wc)) in got.iter().zip(want) {
+            assert_eq!(*g, w);
+            assert!((gc - wc).abs() < 1e-12, "{g}: {gc} vs {wc}");
+        }
+        assert_eq!(a.top[0].value, Some(3.0));
+        assert_eq!(a.top[2].value, None);
+        assert!((a.intercept - 0.4).abs() < 1e-12);
+        assert!((a.total - (0.4 + 1.0 + 1.0 / 3.0 + 1.0 + 0.8)).abs() < 1e-12);
+    }
+}
