@@ -85,6 +85,11 @@ fn run() -> anyhow::Result<ExitCode> {
             let cfg = args.config(quiet)?;
             let r = pipeline::evaluate(&cfg)?;
             warn(&r.warnings);
+            if !quiet {
+                for path in &r.written {
+                    eprintln!("wrote {}", path.display());
+                }
+            }
             if args.json {
                 serde_json::to_writer_pretty(&mut out, &r)?;
                 writeln!(out)?;

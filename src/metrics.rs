@@ -118,27 +118,24 @@ pub fn paired_bootstrap(a: &[f64], b: &[f64], resamples: usize, seed: u64) -> Pa
     PairedDiff { mean: mean(&d), low: at(0.025), high: at(0.975) }
 }
 
-/// The segment families a report breaks results down by.
-pub const SEGMENT_FAMILIES: [&str; 4] = ["turns", "length ratio", "truth", "script"];
+/// The segment families a report breaks results down by, each with its
+/// segments in their natural order (the order tables and charts use).
+pub const SEGMENTS: [(&str, &[&str]); 4] = [
+    ("turns", &["single-turn", "multi-turn"]),
+    ("length ratio", &["<1.25", "1.25-2", "2-4", ">4"]),
+    ("truth", &["not a tie", "tie"]),
+    ("script", &["latin", "other"]),
+];
 
-/// Segment labels of one battle, one per family in [`SEGMENT_FAMILIES`].
-pub fn segments_of(b: &Battle, a_chars: f32, b_chars: f32) -> [String; 4] {
-    let turns = if b.prompt.len() > 1 { "multi-turn" } else { "single-turn" };
+/// The segment of one battle in each family of [`SEGMENTS`], as an index
+/// into that family's segments. The length ratio is longer ÷ shorter
+/// response in characters (+1 each).
+pub fn segments_of(b: &Battle, a_chars: f32, b_chars: f32) -> [usize; 4] {
+    let turns = usize::from(b.prompt.len() > 1);
     let (lo, hi) = (a_chars.min(b_chars) as f64 + 1.0, a_chars.max(b_chars) as f64 + 1.0);
     let ratio = hi / lo;
-    let bucket = if ratio < 1.25 {
-        "ratio <1.25"
-    } else if ratio < 2.0 {
-        "ratio 1.25-2"
-    } else if ratio < 4.0 {
-        "ratio 2-4"
-    } else {
-        "ratio >4"
-    };
-    let truth = match b.label {
-        Some(Label::Tie) => "true tie",
-        _ => "true non-tie",
-    };
+    let bucket = [1.25, 2.0, 4.0].iter().filter(|&&edge| ratio >= edge).count();
+    let truth = usize::from(b.label == Some(Label::Tie));
     let (mut letters, mut ascii) = (0usize, 0usize);
     for t in &b.prompt {
         for c in t.chars().filter(|c| c.is_alphabetic()) {
@@ -146,8 +143,8 @@ pub fn segments_of(b: &Battle, a_chars: f32, b_chars: f32) -> [String; 4] {
             ascii += c.is_ascii() as usize;
         }
     }
-    let script = if letters == 0 || ascii * 10 >= letters * 9 { "latin script" } else { "other scripts" };
-    [turns.into(), bucket.into(), truth.into(), script.into()]
+    let script = usize::from(!(letters == 0 || ascii * 10 >= letters * 9));
+    [turns, bucket, truth, script]
 }
 
 #[cfg(test)]
@@ -183,7 +180,10 @@ mod tests {
             label: Some(Label::Tie),
         };
         let s = segments_of(&b, 100.0, 900.0);
-        assert_eq!(s, ["multi-turn", "ratio >4", "true tie", "other scripts"].map(String::from));
+        let names: Vec<&str> = s.iter().zip(SEGMENTS).map(|(&i, (_, names))| names[i]).collect();
+        assert_eq!(names, ["multi-turn", ">4", "tie", "other"]);
+        let even = segments_of(&Battle { prompt: vec!["hello".into()], label: None, ..b }, 100.0, 110.0);
+        assert_eq!(even, [0, 0, 0, 0]);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 
+use knnpref::embed::thousands;
 use knnpref::pipeline;
 
 /// What embedding cost, on stderr: texts, tokens, speed, padding, cache hits.
@@ -11,11 +12,11 @@ pub(crate) fn embedding_line(quiet: bool, s: &knnpref::embed::EmbedStats) {
         return;
     }
     eprintln!(
-        "embedding: {} texts, {} tokens in {:.1} s ({:.0} tokens/s), padding {:.1}%; {} from the cache",
-        s.texts,
-        s.tokens,
+        "embedding: {} texts, {} tokens in {:.1} s ({} tokens/s), padding {:.1}%; {} from the cache",
+        thousands(s.texts as f64),
+        thousands(s.tokens as f64),
         s.seconds,
-        s.tokens_per_second(),
+        thousands(s.tokens_per_second()),
         100.0 * s.padding_waste(),
         s.cached
     );
@@ -93,7 +94,7 @@ pub(crate) fn print_eval(out: &mut impl Write, r: &pipeline::EvalReport) -> std:
     writeln!(out, "{} rows, {}-fold CV x {} repeat(s), seed {}", r.rows, r.folds, r.repeats, r.seed)?;
     writeln!(
         out,
-        "{:<12} {:>9} {:>8} {:>9} {:>7}  vs text-only [95% CI]",
+        "{:<12} {:>9} {:>8} {:>9} {:>7}  Δ vs text-only [95% CI] (negative: better)",
         "model", "log loss", "± std", "accuracy", "ECE"
     )?;
     for m in &r.models {
@@ -106,15 +107,20 @@ pub(crate) fn print_eval(out: &mut impl Write, r: &pipeline::EvalReport) -> std:
             m.name, m.log_loss, m.log_loss_std, m.accuracy, m.ece
         )?;
     }
+    writeln!(
+        out,
+        "knnpref's out-of-fold log loss on the first repeat (what --oof holds): {:.4}",
+        r.oof_log_loss
+    )?;
     print_curve(out, &r.learning_curve)?;
     writeln!(out, "\nlog loss by segment")?;
-    write!(out, "{:<34} {:>5}", "segment", "rows")?;
+    write!(out, "{:<28} {:>5}", "segment", "rows")?;
     for m in &r.models {
         write!(out, " {:>11}", m.name)?;
     }
     writeln!(out)?;
     for s in &r.segments {
-        write!(out, "{:<34} {:>5}", format!("{}: {}", s.family, s.segment), s.rows)?;
+        write!(out, "{:<28} {:>5}", format!("{}: {}", s.family, s.segment), s.rows)?;
         for l in &s.log_loss {
             write!(out, " {l:>11.4}")?;
         }

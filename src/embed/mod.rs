@@ -36,7 +36,7 @@ pub use runtime::{
     default_model_dir, environment, knnpref_home, runtime_library, static_model_dir, DEFAULT_MODEL,
     ORT_VERSION, QUANTIZED_MODEL, STATIC_MODEL,
 };
-pub use stats::EmbedStats;
+pub use stats::{thousands, EmbedStats};
 
 /// Sessions chosen by `benches/throughput.rs` on 2 cores.
 pub const DEFAULT_SESSIONS: usize = 2;

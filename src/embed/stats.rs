@@ -46,9 +46,38 @@ pub(super) fn progress_bar(show: bool, total: u64, what: &str) -> indicatif::Pro
     }
     let bar = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
     let style = indicatif::ProgressStyle::with_template(&format!(
-        "embedding {what:<10} [{{bar:30}}] {{percent:>3}}% {{per_sec}} tok, eta {{eta}}  {{msg}}"
+        "embedding {what:<10} [{{bar:30}}] {{percent:>3}}% {{rate}}, eta {{eta}}  {{msg}}"
     ))
-    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+        let _ = write!(w, "{} tokens/s", thousands(state.per_sec()));
+    });
     bar.set_style(style);
     bar
+}
+
+/// A count or rate as a whole number with thousands separators: `6,211`.
+pub fn thousands(x: f64) -> String {
+    let digits = format!("{:.0}", x.max(0.0));
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(6210.6589), "6,211");
+        assert_eq!(thousands(999.4), "999");
+        assert_eq!(thousands(1_234_567.0), "1,234,567");
+        assert_eq!(thousands(0.0), "0");
+    }
 }

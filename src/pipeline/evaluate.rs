@@ -16,8 +16,7 @@ use crate::data::{read_battles, Battle, Label, Labels};
 use crate::embed::Embedder;
 use crate::features::{EncodedBattles, FeatureSet};
 use crate::metrics::{
-    accuracy, ece, log_loss, mean, paired_bootstrap, reliability, row_losses, segments_of, std_dev,
-    SEGMENT_FAMILIES,
+    accuracy, ece, log_loss, mean, paired_bootstrap, reliability, row_losses, segments_of, std_dev, SEGMENTS,
 };
 use crate::model::{prior_of, Model, ModelParams};
 use crate::rand::{fold_assignment, fold_split};
@@ -61,6 +60,21 @@ pub fn variants(base: &ModelParams) -> Vec<(&'static str, Option<ModelParams>)> 
     ]
 }
 
+/// A progress bar with an ETA over every model fit of the evaluation
+/// (hidden when progress is off; fold results print above it).
+fn fit_bar(show: bool, fits: u64) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(Some(fits), indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("evaluating [{bar:30}] {pos}/{len} fits, eta {eta}  {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(500));
+    bar
+}
+
 /// Fit `p` (with fit seed `seed`) on `train` and predict `test`, rows
 /// normalised to sum to 1.
 fn fit_predict(
@@ -97,6 +111,8 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
         let min_train = n - n.div_ceil(cfg.folds.max(1));
         Curve::plan(n, min_train, cfg.params.folds, variants.len(), &mut warnings)
     });
+    let fits_per_fold = variants.len() + usize::from(curve.is_some());
+    let bar = fit_bar(cfg.embed.progress, (repeats * cfg.folds * fits_per_fold) as u64);
     for r in 0..repeats {
         let fold_seed = cfg.seed.wrapping_add(r as u64);
         let folds = fold_assignment(n, cfg.folds, fold_seed);
@@ -108,7 +124,8 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
             let y_train: Vec<Label> = train_rows.iter().map(|&i| labels[i]).collect();
             let y_test: Vec<Label> = test_rows.iter().map(|&i| labels[i]).collect();
             let inner_seed = fold_seed.wrapping_mul(31).wrapping_add(1 + f as u64);
-            for (v, (_, params)) in variants.iter().enumerate() {
+            for (v, (name, params)) in variants.iter().enumerate() {
+                bar.set_message(format!("repeat {}/{repeats}, fold {}/{}: {name}", r + 1, f + 1, cfg.folds));
                 let probs = match params {
                     None => vec![normalised(&prior_of(&y_train)); test_rows.len()],
                     Some(p) => fit_predict(p, inner_seed, &train, &y_train, &test)?,
@@ -117,8 +134,15 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
                 for (&i, p) in test_rows.iter().zip(probs) {
                     oof[v][i] = p;
                 }
+                bar.inc(1);
             }
             if let Some(c) = curve.as_mut() {
+                bar.set_message(format!(
+                    "repeat {}/{repeats}, fold {}/{}: learning curve",
+                    r + 1,
+                    f + 1,
+                    cfg.folds
+                ));
                 c.add_fold(
                     &variants,
                     &fit_predict,
@@ -130,10 +154,10 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
                     &y_test,
                 )?;
             }
-            if !cfg.embed.progress {
-                continue;
+            if curve.is_some() {
+                bar.inc(1);
             }
-            eprintln!(
+            bar.println(format!(
                 "repeat {}/{repeats}, fold {}/{}: {}",
                 r + 1,
                 f + 1,
@@ -144,7 +168,7 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
                     .map(|((name, _), l)| format!("{name} {:.4}", l[l.len() - 1]))
                     .collect::<Vec<_>>()
                     .join(", ")
-            );
+            ));
         }
         for v in 0..variants.len() {
             for (s, l) in loss_sum[v].iter_mut().zip(row_losses(&oof[v], &labels)) {
@@ -156,6 +180,7 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
             first_oof = oof;
         }
     }
+    bar.finish_and_clear();
     let row_loss: Vec<Vec<f64>> =
         loss_sum.iter().map(|v| v.iter().map(|s| s / repeats as f64).collect()).collect();
     let all_labels: Vec<Label> = (0..repeats).flat_map(|_| labels.iter().copied()).collect();
@@ -195,10 +220,12 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
         .collect();
     let knn = variants.len() - 1;
     let oof_log_loss = log_loss(&first_oof[knn], &labels);
+    let mut written = Vec::new();
     if let Some(path) = &cfg.oof {
         write_oof(path, &all.ids, &first_oof[knn], &labels)?;
+        written.push(path.clone());
     }
-    let report = EvalReport {
+    let mut report = EvalReport {
         rows: n,
         folds: cfg.folds,
         repeats,
@@ -212,26 +239,29 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
         ids: all.ids.clone(),
         labels,
         warnings,
+        written: Vec::new(),
     };
     if let Some(dir) = &cfg.report {
         write_report(dir, &report)?;
+        written.extend(["metrics.json", "report.html"].map(|f| dir.join(f)));
     }
+    report.written = written;
     Ok(report)
 }
 
 fn segment_scores(battles: &[Battle], all: &EncodedBattles, row_loss: &[Vec<f64>]) -> Vec<SegmentScore> {
-    let labels: Vec<[String; 4]> =
+    let of: Vec<[usize; 4]> =
         battles.iter().zip(&all.stats).map(|(b, s)| segments_of(b, s.a.chars, s.b.chars)).collect();
     let mut out = Vec::new();
-    for (f, family) in SEGMENT_FAMILIES.iter().enumerate() {
-        let mut names: Vec<&String> = labels.iter().map(|l| &l[f]).collect();
-        names.sort();
-        names.dedup();
-        for name in names {
-            let rows: Vec<usize> = (0..battles.len()).filter(|&i| &labels[i][f] == name).collect();
+    for (f, (family, names)) in SEGMENTS.iter().enumerate() {
+        for (k, name) in names.iter().enumerate() {
+            let rows: Vec<usize> = (0..battles.len()).filter(|&i| of[i][f] == k).collect();
+            if rows.is_empty() {
+                continue;
+            }
             out.push(SegmentScore {
                 family: family.to_string(),
-                segment: name.clone(),
+                segment: name.to_string(),
                 rows: rows.len(),
                 log_loss: row_loss
                     .iter()

@@ -96,4 +96,7 @@ pub struct EvalReport {
     /// Problems met reading the file.
     #[serde(skip)]
     pub warnings: Vec<String>,
+    /// Files written (the OOF file, metrics.json, report.html), in order.
+    #[serde(skip)]
+    pub written: Vec<std::path::PathBuf>,
 }
