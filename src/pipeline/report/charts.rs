@@ -35,18 +35,20 @@ pub(super) fn segment_chart(r: &EvalReport) -> String {
     }
     let families = r.segments.windows(2).filter(|w| w[0].family != w[1].family).count() + 1;
     let body = ROW * (r.segments.len() + families) as f64;
-    let (w, h) = (1000.0, 60.0 + body + 48.0);
+    let (w, h) = (1000.0, 30.0 + body + 48.0);
     let f = Frame {
         x0: 250.0,
         x1: 970.0,
-        y0: 60.0,
-        y1: 60.0 + body,
+        y0: 30.0,
+        y1: 30.0 + body,
         x: Scale::nice(lo, hi),
         y: Scale::fixed(0.0, 1.0, vec![]),
     };
     let mut s = open(w, h, "log loss by segment, one dot per model");
-    title(&mut s, 10.0, 20.0, "Log loss by segment");
-    legend(&mut s, f.x0, 42.0, &model_keys(r, Mark::Dot));
+    let mut keys = model_keys(r, Mark::Dot);
+    let few = format!("segment under {MIN_BIN_ROWS} rows");
+    keys.push(Key { name: &few, colour: NEUTRAL, mark: Mark::Ring });
+    legend(&mut s, f.x0, 12.0, &keys);
     f.axes(&mut s, "log loss (lower is better)", None, false);
     // Row positions, family headings and segment labels.
     let mut rows = Vec::with_capacity(r.segments.len());
@@ -88,9 +90,15 @@ pub(super) fn segment_chart(r: &EvalReport) -> String {
         let nudge = (v as f64 - (n - 1.0) / 2.0) * 3.0;
         for (seg, mid) in r.segments.iter().zip(&rows) {
             let l = seg.log_loss[v];
+            // Too few rows to compare models: an open ring in the model's colour.
+            let look = if seg.rows < MIN_BIN_ROWS {
+                "r=\"4\" fill=\"#ffffff\" stroke-width=\"1.5\""
+            } else {
+                "r=\"5\" stroke=\"#ffffff\" stroke-width=\"1\""
+            };
             let _ = write!(
                 s,
-                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"5\" stroke=\"#ffffff\" stroke-width=\"1\"><title>{}, {}: {}: {l:.4}</title></circle>",
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" {look}><title>{}, {}: {}: {l:.4}</title></circle>",
                 f.px(l),
                 mid + nudge,
                 esc(&m.name),
@@ -101,6 +109,11 @@ pub(super) fn segment_chart(r: &EvalReport) -> String {
         s.push_str("</g>");
     }
     s.push_str("</svg>");
+    let _ = write!(
+        s,
+        "<p class=\"caption\">One dot per model and segment; lower is better. Segments with fewer than \
+         {MIN_BIN_ROWS} rows are drawn as open rings: too few rows to tell models apart.</p>"
+    );
     s
 }
 

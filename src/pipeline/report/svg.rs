@@ -265,7 +265,7 @@ pub(super) fn legend(s: &mut String, x: f64, y: f64, keys: &[Key<'_>]) -> f64 {
             ),
         };
         let _ = write!(s, "<text x=\"{:.1}\" y=\"{:.1}\">{}</text>", at + 21.0, y + 4.0, esc(k.name));
-        at += 21.0 + 6.8 * k.name.chars().count() as f64 + 18.0;
+        at += 21.0 + 6.4 * k.name.chars().count() as f64 + 20.0;
     }
     s.push_str("</g>");
     at

@@ -91,6 +91,8 @@ fn segment_chart_names_every_segment_on_its_axis() {
     }
     // One dot per model and segment, no numeric stand-ins for the names.
     assert_eq!(svg.matches("<title>").count(), MODELS.len() * SEGMENTS.len());
+    // multi-turn has 10 rows: open rings, one per model.
+    assert_eq!(svg.matches("fill=\"#ffffff\" stroke-width=\"1.5\"").count(), MODELS.len());
     assert!(!labels.iter().any(|t| *t == "1=single-turn" || t.starts_with("segments:")));
 }
 
