@@ -69,14 +69,18 @@ fn reports_models_segments_and_recomputable_oof_deterministically() {
 
     let html = std::fs::read_to_string(dir.path().join("rep-a/report.html")).unwrap();
     assert!(html.matches("<svg").count() >= 5, "report has its plots");
+    assert!(!html.contains("<script") && !html.contains("https://"), "self-contained");
     assert!(html.contains("knnpref") && html.contains("text-only") && html.contains("length-only"));
 
-    // Same inputs and seed: byte-identical metrics and OOF files.
+    // Same inputs and seed: byte-identical metrics, report and OOF files.
     evaluate_into(dir.path(), &train, "b");
-    assert_eq!(
-        std::fs::read(dir.path().join("rep-a/metrics.json")).unwrap(),
-        std::fs::read(dir.path().join("rep-b/metrics.json")).unwrap()
-    );
+    for file in ["metrics.json", "report.html"] {
+        assert_eq!(
+            std::fs::read(dir.path().join("rep-a").join(file)).unwrap(),
+            std::fs::read(dir.path().join("rep-b").join(file)).unwrap(),
+            "{file} differs between identical runs"
+        );
+    }
     assert_eq!(std::fs::read(&oof).unwrap(), std::fs::read(dir.path().join("oof-b.csv")).unwrap());
 }
 
@@ -130,7 +134,7 @@ fn learning_curve_skips_sizes_it_cannot_fit_on_a_tiny_file() {
     let knn = v["models"].as_array().unwrap().iter().find(|m| m["name"] == "knnpref").unwrap();
     assert_eq!(curve[7]["log_loss"], knn["log_loss"]);
     let html = std::fs::read_to_string(rep.join("report.html")).unwrap();
-    assert!(html.contains("Learning curves") && html.contains("log2(training rows per fold)"));
+    assert!(html.contains("Learning curves") && html.contains("training rows per fold (log scale)"));
 }
 
 /// knnpref on the whole shared sample (one 5-fold run): it must beat the
