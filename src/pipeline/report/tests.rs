@@ -69,6 +69,7 @@ fn report() -> EvalReport {
         ids: vec!["1".into(), "2".into()],
         labels: vec![Label::A, Label::B],
         warnings: vec![],
+        written: vec![],
     }
 }
 
