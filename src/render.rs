@@ -72,7 +72,15 @@ fn one_line(s: &str, n: usize) -> String {
 }
 
 pub(crate) fn print_similar(out: &mut impl Write, r: &pipeline::SimilarResult) -> std::io::Result<()> {
-    writeln!(out, "query: {}", one_line(&r.query, 100))?;
+    if r.query_is_last_turn_start {
+        writeln!(
+            out,
+            "query (start of the battle's last prompt turn; the search used every turn): {}",
+            one_line(&r.query, 100)
+        )?;
+    } else {
+        writeln!(out, "query: {}", one_line(&r.query, 100))?;
+    }
     if let (Some(truth), Some(p)) = (r.truth, r.prediction) {
         writeln!(
             out,

@@ -9,7 +9,7 @@ fn by_id_lists_neighbours_with_votes_and_prediction() {
     let mut r = csv::Reader::from_path(&b.train).unwrap();
     let first_id = r.records().next().unwrap().unwrap()[0].to_string();
     let out =
-        run_ok(&["similar", "--index", b.index.to_str().unwrap(), "--id", &first_id, "-k", "4", "--json"]);
+        run_ok(&["similar", "--index", b.index.to_str().unwrap(), "--id", &first_id, "-n", "4", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let hits = v["hits"].as_array().unwrap();
     assert_eq!(hits.len(), 4);
@@ -19,8 +19,9 @@ fn by_id_lists_neighbours_with_votes_and_prediction() {
     assert!(["model_a", "model_b", "tie"].contains(&v["truth"].as_str().unwrap()));
     let p: Vec<f64> = v["prediction"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
     assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-5);
-    let text = run_ok(&["similar", "--index", b.index.to_str().unwrap(), "--id", &first_id, "-k", "1"]);
+    let text = run_ok(&["similar", "--index", b.index.to_str().unwrap(), "--id", &first_id, "-n", "1"]);
     assert!(text.contains("in-sample out-of-fold prediction"), "{text}");
+    assert!(text.starts_with("query (start of the battle's last prompt turn"), "{text}");
 }
 
 #[test]
@@ -32,7 +33,7 @@ fn by_text_and_plain_output() {
         b.index.to_str().unwrap(),
         "--text",
         "Write a poem about the sea",
-        "-k",
+        "-n",
         "3",
     ]);
     assert!(out.starts_with("query: Write a poem about the sea"));
@@ -53,7 +54,7 @@ fn closed_stdout_pipe_exits_quietly() {
     let b = shared_index();
     let bin = assert_cmd::cargo::cargo_bin("knnpref");
     let mut child = std::process::Command::new(bin)
-        .args(["similar", "--index", b.index.to_str().unwrap(), "--text", "hello there", "-k", "200"])
+        .args(["similar", "--index", b.index.to_str().unwrap(), "--text", "hello there", "-n", "200"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

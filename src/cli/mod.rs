@@ -166,7 +166,7 @@ pub struct SimilarArgs {
     #[arg(long)]
     pub text: Option<String>,
     /// How many battles to show.
-    #[arg(short = 'n', long = "show", short_alias = 'k', default_value_t = 5, value_name = "N")]
+    #[arg(short = 'n', long = "show", default_value_t = 5, value_name = "N")]
     pub show: usize,
     /// Print JSON instead of text.
     #[arg(long)]

@@ -59,6 +59,9 @@ pub struct SimilarHit {
 pub struct SimilarResult {
     /// The query text (for `--id`, the start of the battle's last prompt turn).
     pub query: String,
+    /// True for `--id`: `query` is the start of the battle's last prompt
+    /// turn (what the index stores), while the search used the whole prompt.
+    pub query_is_last_turn_start: bool,
     /// For `--id`: the true vote and the model's out-of-fold prediction.
     pub truth: Option<&'static str>,
     /// For `--id`: the out-of-fold prediction stored in the index. It is
@@ -138,6 +141,7 @@ pub fn similar(cfg: &SimilarConfig) -> Result<SimilarResult, PipelineError> {
             let m = &ins.meta[row];
             Ok(SimilarResult {
                 query: m.prompt_start.clone(),
+                query_is_last_turn_start: true,
                 truth: Some(ins.model.labels()[row].name()),
                 prediction: Some(m.oof),
                 hits: ins.hits(ins.prompt_of(row), Some(row), cfg.show),
@@ -150,6 +154,7 @@ pub fn similar(cfg: &SimilarConfig) -> Result<SimilarResult, PipelineError> {
             let vector = embedder.embed_turns(&[std::slice::from_ref(text)], "query")?;
             Ok(SimilarResult {
                 query: text.clone(),
+                query_is_last_turn_start: false,
                 truth: None,
                 prediction: None,
                 hits: ins.hits(&vector, None, cfg.show),
