@@ -38,7 +38,7 @@ measure() { # command... ; prints "seconds peak_MiB" and keeps stderr in $work/e
   awk '{printf "%.1f %.0f\n", $1, $2/1024}' "$work/t"
 }
 # From knnpref's line "embedding: N texts, T tokens in S s (R tokens/s), padding P%; ..."
-embed_field() { awk -v f="$1" '/^embedding: /{print $f}' "$work/err" | tr -d '(%;'; }
+embed_field() { awk -v f="$1" '/^embedding: /{print $f}' "$work/err" | tr -d '(%;,'; }
 
 echo
 echo "== index and predict on synthetic battles"

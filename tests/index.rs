@@ -179,8 +179,9 @@ fn max_tokens_is_recorded_used_by_predict_and_costs_are_reported() {
     // "embedding: N texts, T tokens in S s (R tokens/s), padding P%; C from the cache"
     let line = err.lines().find(|l| l.starts_with("embedding: ")).unwrap_or_else(|| panic!("{err}"));
     let words: Vec<&str> = line.split_whitespace().collect();
-    let texts: usize = words[1].parse().unwrap();
-    let tokens: usize = words[3].parse().unwrap();
+    // Counts and rates carry thousands separators ("4,321").
+    let number = |w: &str| w.replace(',', "").parse::<usize>().unwrap();
+    let (texts, tokens) = (number(words[1]), number(words[3]));
     assert!(texts > 100 && texts <= 180, "{line}");
     assert!(tokens <= texts * 32 && tokens >= texts * 3, "{line}");
     let padding: f64 = words[11].trim_end_matches("%;").parse().unwrap();
