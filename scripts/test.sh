@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run every check: provisioning, formatting, clippy -D warnings, and all tests.
+# Run every check: provisioning, formatting, clippy -D warnings, the library docs, and all tests.
 # The tests read the real sample from ../shared/data/arena-sample.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -7,4 +7,5 @@ cargo build --locked
 KNNPREF_BIN="${CARGO_TARGET_DIR:-target}/debug/knnpref" bash scripts/setup.sh
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --lib --locked   # missing_docs is denied in src/lib.rs
 cargo test --locked -- --test-threads=2

@@ -3,7 +3,7 @@
 //! Battles are read ([`data`]), embedded with a sentence model through ONNX
 //! Runtime ([`embed`]), turned into features ([`features`]) with the help of
 //! neighbour search ([`search`]), and scored by a calibrated, swap-symmetric
-//! model ([`model`]); [`index`] stores a fitted model and [`pipeline`] ties
+//! model ([`model`]); `index` stores a fitted model and [`pipeline`] ties
 //! the stages into the commands. Layers only point down, in that order;
 //! `ARCHITECTURE.md` draws the picture and `tests/architecture.rs` checks it.
 #![deny(missing_docs)]

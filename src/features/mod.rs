@@ -8,7 +8,7 @@
 //! Features are always built for a battle and for its A/B
 //! swap by the same code, which is what makes the head's symmetry exact.
 //!
-//! The layout is written once, in [`write_features`]: the feature matrix,
+//! The layout is written once, in `write_features`: the feature matrix,
 //! the feature names and the feature counts all come from it, so they cannot
 //! drift apart.
 
