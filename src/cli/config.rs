@@ -24,7 +24,7 @@ pub struct ArgError {
     pub why: String,
 }
 
-fn arg_err(flag: &'static str, why: impl Into<String>) -> ArgError {
+pub(super) fn arg_err(flag: &'static str, why: impl Into<String>) -> ArgError {
     ArgError { flag, why: why.into() }
 }
 

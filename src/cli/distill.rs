@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 use knnpref::embed::distill::{distill, DistillParams};
 
+use super::config::arg_err;
 use super::ArgError;
 use knnpref::pipeline::PipelineError;
 
@@ -35,10 +36,6 @@ pub struct DistillArgs {
     /// Embed only the first N vocabulary ids (others get zero rows); for tests.
     #[arg(long, value_name = "N", hide = true)]
     pub limit: Option<usize>,
-}
-
-fn arg_err(flag: &'static str, why: impl Into<String>) -> ArgError {
-    ArgError { flag, why: why.into() }
 }
 
 impl DistillArgs {

@@ -15,14 +15,10 @@ use super::{token_count, Cache, EmbedError, Embedder};
 impl Embedder {
     /// Embed texts; returns row-major L2-normalised vectors, one per text.
     pub fn embed(&mut self, texts: &[String], what: &str) -> Result<Vec<f32>, EmbedError> {
-        if let Some(table) = &self.table {
+        if self.table.is_some() {
             // Texts already fitted: pool each as one turn, whole.
             let turns: Vec<&[String]> = texts.iter().map(std::slice::from_ref).collect();
-            let (vectors, tokens) = table.encode_counted(&turns, usize::MAX);
-            self.stats.texts += texts.len();
-            self.stats.tokens += tokens;
-            self.stats.slots += tokens;
-            return Ok(vectors);
+            return Ok(self.pool_static(&turns, usize::MAX));
         }
         let dim = self.info.dim;
         // Deduplicate: identical texts are embedded once.

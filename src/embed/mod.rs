@@ -131,17 +131,25 @@ impl Embedder {
     /// A static model pools its table directly (no cache: that is faster
     /// than reading one); a transformer fits, dedupes, caches and batches.
     pub fn embed_turns(&mut self, turns: &[&[String]], what: &str) -> Result<Vec<f32>, EmbedError> {
-        let Some(table) = &self.table else {
+        if self.table.is_none() {
             let texts = self.fit_many(turns);
             return self.embed(&texts, what);
-        };
+        }
+        Ok(self.pool_static(turns, self.info.max_tokens))
+    }
+
+    /// Pool texts through the static table within `max_tokens` each,
+    /// counting them in the stats (no padding: slots equal tokens).
+    /// Empty vectors when the model is a transformer.
+    fn pool_static(&mut self, turns: &[&[String]], max_tokens: usize) -> Vec<f32> {
+        let Some(table) = &self.table else { return Vec::new() };
         let started = Instant::now();
-        let (vectors, tokens) = table.encode_counted(turns, self.info.max_tokens);
+        let (vectors, tokens) = table.encode_counted(turns, max_tokens);
         self.stats.texts += turns.len();
         self.stats.tokens += tokens;
         self.stats.slots += tokens;
         self.stats.seconds += started.elapsed().as_secs_f64();
-        Ok(vectors)
+        vectors
     }
 
     /// [`Embedder::fit`] over many texts, on all worker threads.
