@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Speed and memory benchmark (synthetic battles: speed only, never accuracy).
 #
-#   scripts/bench.sh [SIZE[@TOKENS] ...]      default: 2000
+#   scripts/bench.sh [--static] [--predict-rows N] [SIZE[@TOKENS] ...]      default: 2000
+#
+# --static embeds with the provisioned static model (and skips step 1, which
+# measures the transformer); --predict-rows sets the synthetic test size of
+# step 2 (default 1,000).
 #
 # 1. Embedding throughput: knnpref against raw ONNX Runtime on the same token
 #    batches, at the default sessions and batch size (benches/throughput.rs).
@@ -18,6 +22,14 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+static=(); predict_rows=1000
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --static) static=(--static); shift ;;
+    --predict-rows) predict_rows="${2:?--predict-rows needs a number}"; shift 2 ;;
+    *) break ;;
+  esac
+done
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(2000)
 [ -x /usr/bin/time ] || { echo "bench: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
 cargo build --release --locked
@@ -28,10 +40,12 @@ work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 # A private home that shares the runtime and models but starts with an empty cache.
 mkdir -p "$work/home"; ln -s "$home/lib" "$work/home/lib"; ln -s "$home/models" "$work/home/models"
 
-echo "== embedding throughput: knnpref against raw ONNX Runtime on the same batches"
-THROUGHPUT_TEXTS="${THROUGHPUT_TEXTS:-768}" THROUGHPUT_BATCHES="${THROUGHPUT_BATCHES:-4}" \
-  THROUGHPUT_SESSIONS="${THROUGHPUT_SESSIONS:-2}" cargo bench --locked --bench throughput 2>/dev/null \
-  | grep -v '^ *\(Compiling\|Finished\|Running\)'
+if [ ${#static[@]} -eq 0 ]; then
+  echo "== embedding throughput: knnpref against raw ONNX Runtime on the same batches"
+  THROUGHPUT_TEXTS="${THROUGHPUT_TEXTS:-768}" THROUGHPUT_BATCHES="${THROUGHPUT_BATCHES:-4}" \
+    THROUGHPUT_SESSIONS="${THROUGHPUT_SESSIONS:-2}" cargo bench --locked --bench throughput 2>/dev/null \
+    | grep -v '^ *\(Compiling\|Finished\|Running\)'
+fi
 
 measure() { # command... ; prints "seconds peak_MiB" and keeps stderr in $work/err
   /usr/bin/time -f "%e %M" -o "$work/t" "$@" > /dev/null 2> "$work/err" || { cat "$work/err" >&2; exit 1; }
@@ -42,23 +56,24 @@ embed_field() { awk -v f="$1" '/^embedding: /{print $f}' "$work/err" | tr -d '(%
 
 echo
 echo "== index and predict on synthetic battles"
-"$bin" --quiet synth --rows 1000 --seed 99 --out "$work/test.csv" > /dev/null
-printf '%-8s %6s %9s %8s %8s %6s %9s %8s %8s %8s\n' battles tokens "cold s" "peak MiB" "tok/s" "pad %" \
-  "warm s" "peak MiB" speed-up "pred s/1k"
+"$bin" --quiet synth --rows "$predict_rows" --seed 99 --out "$work/test.csv" > /dev/null
+echo "model: ${static[*]:-transformer}; predict: $predict_rows synthetic battles, cold"
+printf '%-8s %6s %9s %8s %8s %6s %9s %8s %8s %8s %8s\n' battles tokens "cold s" "peak MiB" "tok/s" "pad %" \
+  "warm s" "peak MiB" speed-up "pred s" "pred MiB"
 : > "$work/fit"
 for spec in "${sizes[@]}"; do
   n="${spec%@*}"; tokens=256; [ "$spec" = "$n" ] || tokens="${spec#*@}"
   rm -rf "$work/home/cache" "$work/idx"
   "$bin" --quiet synth --rows "$n" --seed 1 --out "$work/train.csv" > /dev/null
-  args=(index --train "$work/train.csv" --out "$work/idx" --max-tokens "$tokens")
+  args=(index --train "$work/train.csv" --out "$work/idx" --max-tokens "$tokens" "${static[@]}")
   read -r cold cold_mem < <(KNNPREF_HOME="$work/home" measure "$bin" "${args[@]}")
   tps=$(embed_field 9); pad=$(embed_field 12); ntok=$(embed_field 4)
   read -r warm warm_mem < <(KNNPREF_HOME="$work/home" measure "$bin" "${args[@]}")
-  read -r pred _ < <(KNNPREF_HOME="$work/home" measure "$bin" predict --index "$work/idx" \
-    --test "$work/test.csv" --out "$work/sub.csv" --no-cache)
+  read -r pred pred_mem < <(KNNPREF_HOME="$work/home" measure "$bin" predict --index "$work/idx" \
+    --test "$work/test.csv" --out "$work/sub.csv" --no-cache "${static[@]}")
   speed=$(awk -v a="$cold" -v b="$warm" 'BEGIN{printf "%.1fx", a/b}')
-  printf '%-8s %6s %9s %8s %8s %6s %9s %8s %8s %8s\n' "$n" "$tokens" "$cold" "$cold_mem" "$tps" "$pad" \
-    "$warm" "$warm_mem" "$speed" "$pred"
+  printf '%-8s %6s %9s %8s %8s %6s %9s %8s %8s %8s %8s\n' "$n" "$tokens" "$cold" "$cold_mem" "$tps" "$pad" \
+    "$warm" "$warm_mem" "$speed" "$pred" "$pred_mem"
   echo "$n $tokens $cold $warm $ntok" >> "$work/fit"
 done
 

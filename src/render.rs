@@ -48,7 +48,7 @@ pub(crate) fn print_index(
     }
     writeln!(
         out,
-        "indexed {} battles into {}\nin-sample CV log loss {:.4} (after temperature {:.3}: {:.4}); lambda {}, embedding-block scale {}\n\
+        "indexed {} battles into {}\nin-sample CV log loss {:.4} (after temperature {:.3}: {:.4}); lambda {}, embedding-block scale {}; {}\n\
          (in-sample: the head and temperature were chosen on these same rows, so this is optimistic; \
          `knnpref evaluate` gives the held-out estimate)",
         s.rows,
@@ -57,8 +57,21 @@ pub(crate) fn print_index(
         s.temperature,
         s.cv_log_loss_calibrated,
         s.lambda,
-        s.emb_scale
+        s.emb_scale,
+        head_blend(s.linear_weight, s.boosted_rounds)
     )
+}
+
+/// The head's blend in words.
+fn head_blend(linear_weight: f64, rounds: usize) -> String {
+    match rounds {
+        0 => "logistic head alone".to_string(),
+        _ if linear_weight <= 0.0 => format!("boosted trees alone ({rounds} rounds)"),
+        _ => format!(
+            "blend {linear_weight:.2} logistic + {:.2} boosted trees ({rounds} rounds)",
+            1.0 - linear_weight
+        ),
+    }
 }
 
 /// `s` on one line (whitespace folded), cut to `n` characters with an ellipsis.
@@ -115,6 +128,18 @@ pub(crate) fn print_eval(out: &mut impl Write, r: &pipeline::EvalReport) -> std:
             m.name, m.log_loss, m.log_loss_std, m.accuracy, m.ece
         )?;
     }
+    let against: Vec<String> = r
+        .models
+        .iter()
+        .filter_map(|m| {
+            m.knnpref_vs.map(|d| format!("{} {:+.4} [{:+.4}, {:+.4}]", m.name, d.mean, d.low, d.high))
+        })
+        .collect();
+    writeln!(
+        out,
+        "knnpref minus each model, per row [95% CI] (negative: knnpref better): {}",
+        against.join("; ")
+    )?;
     writeln!(
         out,
         "knnpref's out-of-fold log loss on the first repeat (what --oof holds): {:.4}",
@@ -183,7 +208,8 @@ pub(crate) fn print_errors(
         writeln!(
             out,
             "why: the features that pushed the index's head most towards the predicted class (logit shares, \
-             on the battle as shown, not its A/B swap); the head is fitted on every training row, so it \
+             on the battle as shown, not its A/B swap; the logistic head's part: where the head blends in \
+             boosted trees, their share is not attributed); the head is fitted on every training row, so it \
              explains the model, not the fold model that made this OOF prediction"
         )?;
     } else {

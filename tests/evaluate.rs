@@ -33,7 +33,7 @@ fn reports_models_segments_and_recomputable_oof_deterministically() {
     let v = evaluate_into(dir.path(), &train, "a");
     let models = v["models"].as_array().unwrap();
     let names: Vec<&str> = models.iter().map(|m| m["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["prior", "length-only", "text-only", "no-knn", "knnpref"]);
+    assert_eq!(names, ["prior", "length-only", "text-only", "text-boosted", "no-knn", "knnpref"]);
     for m in models {
         let l = m["log_loss"].as_f64().unwrap();
         assert!(l.is_finite() && l > 0.5 && l < 1.5, "{m}");
@@ -121,7 +121,18 @@ fn learning_curve_skips_sizes_it_cannot_fit_on_a_tiny_file() {
     let models: Vec<&str> = curve.iter().map(|p| p["model"].as_str().unwrap()).collect();
     assert_eq!(
         models,
-        ["length-only", "length-only", "text-only", "text-only", "no-knn", "no-knn", "knnpref", "knnpref"]
+        [
+            "length-only",
+            "length-only",
+            "text-only",
+            "text-only",
+            "text-boosted",
+            "text-boosted",
+            "no-knn",
+            "no-knn",
+            "knnpref",
+            "knnpref"
+        ]
     );
     for (i, p) in curve.iter().enumerate() {
         let l = p["log_loss"].as_f64().unwrap();
@@ -132,7 +143,7 @@ fn learning_curve_skips_sizes_it_cannot_fit_on_a_tiny_file() {
     }
     // The full-size point is the model's own cross-validated log loss.
     let knn = v["models"].as_array().unwrap().iter().find(|m| m["name"] == "knnpref").unwrap();
-    assert_eq!(curve[7]["log_loss"], knn["log_loss"]);
+    assert_eq!(curve[9]["log_loss"], knn["log_loss"]);
     let html = std::fs::read_to_string(rep.join("report.html")).unwrap();
     assert!(html.contains("Learning curves") && html.contains("training rows per fold (log scale)"));
 }

@@ -86,6 +86,7 @@ impl FitArgs {
             seed: self.seed,
             search: self.search.into(),
             hnsw: HnswParams::default(),
+            head: self.head.into(),
             ..ModelParams::default()
         })
     }

@@ -106,6 +106,32 @@ pub struct FitArgs {
     /// ablation). `uniq` measured no gain on the sample, so it is off by default.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "GROUPS", default_values_t = [WordGroup::Repeat, WordGroup::Overlap])]
     pub words: Vec<WordGroup>,
+    /// The head: the logistic one, boosted trees on the scalar features, or
+    /// auto (a blend of the two whose weight cross-validation picks; it may
+    /// pick either alone).
+    #[arg(long, value_enum, default_value_t = HeadArg::Auto)]
+    pub head: HeadArg,
+}
+
+/// `--head`: which head the fit may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HeadArg {
+    /// Multinomial logistic regression on every feature.
+    Linear,
+    /// Gradient-boosted trees on the scalar features.
+    Boosted,
+    /// Cross-validation blends the two.
+    Auto,
+}
+
+impl From<HeadArg> for knnpref::model::HeadChoice {
+    fn from(h: HeadArg) -> Self {
+        match h {
+            HeadArg::Linear => Self::Linear,
+            HeadArg::Boosted => Self::Boosted,
+            HeadArg::Auto => Self::Auto,
+        }
+    }
 }
 
 /// `--words`: a word-level feature group.

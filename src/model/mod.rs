@@ -18,10 +18,10 @@ use crate::features::{feature_names, matrices, EncodedBattles, KnnValues};
 use crate::metrics::log_loss;
 use crate::rand::{fold_assignment, SplitMix};
 use crate::search::Hit;
-use head::{FittedHead, HeadError, HeadParams, Temperature};
+use head::{BoostedParams, FittedHead, HeadError, HeadParams, Temperature, TreeParams};
 use neighbours::Neighbours;
-pub use params::{prior_of, ModelParams, ModelState, Oof};
-use select::{cv_oof, select_head, Folded};
+pub use params::{prior_of, HeadChoice, ModelParams, ModelState, Oof};
+use select::{blend, boosted_oof, cv_oof, select_blend, select_head, Folded};
 
 /// A model ready to predict: its learned state and the neighbour indexes
 /// over the training battles it was fitted on.
@@ -68,6 +68,8 @@ impl Model {
             params: params.clone(),
             head_params: base,
             head: FittedHead { mean: vec![], scale: vec![], weights: vec![], bias: [0.0; 3] },
+            boosted: None,
+            linear_weight: 1.0,
             temperature: Temperature::IDENTITY,
             prior: prior_of(labels),
             cv_log_loss: f64::NAN,
@@ -99,6 +101,27 @@ impl Model {
             let (_, best, oof) = select_head(&base, &scales, &params.lambdas, &all)?;
             (best, oof)
         };
+        // The boosted head, and the blend weight chosen on out-of-fold rows.
+        let boost = BoostedParams { trees: params.trees, cols: params.features.scalar_len() };
+        let choice = if boost.cols == 0 { HeadChoice::Linear } else { params.head };
+        let (linear_weight, rounds, best_oof) = match choice {
+            HeadChoice::Linear => (1.0, 0, best_oof),
+            HeadChoice::Boosted | HeadChoice::Auto => {
+                let (rounds, boosted) = boosted_oof(&boost, &all)?;
+                let w = match choice {
+                    HeadChoice::Auto => select_blend(&best_oof, &boosted, labels, &params.blend_weights),
+                    _ => 0.0,
+                };
+                (w, rounds, blend(&best_oof, &boosted, w))
+            }
+        };
+        let boosted = match linear_weight < 1.0 {
+            true => {
+                let trees = TreeParams { rounds, ..boost.trees };
+                Some(BoostedParams { trees, ..boost }.fit(x.view(), x_swapped.view(), labels)?)
+            }
+            false => None,
+        };
         let best_loss = log_loss(&best_oof, labels);
         let temperature = Temperature::fit(&best_oof, labels);
         let oof = temperature.apply(&best_oof);
@@ -106,6 +129,8 @@ impl Model {
         let state = &mut model.state;
         state.head_params = best;
         state.head = head;
+        state.boosted = boosted;
+        state.linear_weight = linear_weight;
         state.temperature = temperature;
         state.cv_log_loss = best_loss;
         state.cv_log_loss_calibrated = log_loss(&oof, labels);
@@ -116,7 +141,11 @@ impl Model {
     pub fn predict(&self, q: &EncodedBattles) -> Vec<[f64; 3]> {
         let knn = self.knn_values(q, None);
         let (x, x_swapped) = matrices(&self.state.params.features, q, &knn);
-        let raw = self.state.head.predict_proba(x.view(), x_swapped.view());
+        let linear = self.state.head.predict_proba(x.view(), x_swapped.view());
+        let raw = match &self.state.boosted {
+            Some(b) => blend(&linear, &b.predict_proba(x.view(), x_swapped.view()), self.state.linear_weight),
+            None => linear,
+        };
         self.state.temperature.apply(&raw)
     }
 

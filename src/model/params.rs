@@ -2,7 +2,7 @@
 //! ([`ModelState`], saved in an index folder as `head.json`). Plain data,
 //! serialisable, with no behaviour beyond defaults.
 
-use super::head::{FittedHead, HeadParams, Temperature};
+use super::head::{BoostedParams, FittedBoosted, FittedHead, HeadParams, Temperature, TreeParams};
 use crate::data::Label;
 use crate::features::{FeatureSet, KnnParams};
 use crate::search::{HnswParams, Search};
@@ -35,10 +35,47 @@ pub struct ModelParams {
     /// predictions) and fitted on all of them.
     #[serde(default = "default_select_rows")]
     pub select_rows: usize,
+    /// Which heads the fit may use.
+    #[serde(default)]
+    pub head: HeadChoice,
+    /// The boosted head's trees; `rounds` is the most tried, the number
+    /// used is chosen by cross-validation.
+    #[serde(default = "default_trees")]
+    pub trees: TreeParams,
+    /// Weights of the linear head tried when it is blended with the boosted
+    /// one (`HeadChoice::Auto`); 1 is the linear head alone, 0 the boosted.
+    #[serde(default = "default_blend_weights")]
+    pub blend_weights: Vec<f64>,
+}
+
+/// Which heads a fit may use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HeadChoice {
+    /// The logistic head alone (what indexes saved before the boosted head use).
+    #[default]
+    Linear,
+    /// Gradient-boosted trees on the scalar features alone.
+    Boosted,
+    /// A blend of the two, its weight chosen by cross-validation among
+    /// `blend_weights` (which may pick either head alone).
+    Auto,
 }
 
 fn default_select_rows() -> usize {
     10_000
+}
+
+fn default_trees() -> TreeParams {
+    BoostedParams::default().trees
+}
+
+fn default_blend_weights() -> Vec<f64> {
+    vec![1.0, 0.75, 0.5, 0.25, 0.0]
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 impl Default for ModelParams {
@@ -54,6 +91,9 @@ impl Default for ModelParams {
             emb_scales: vec![0.0, 0.1, 0.3, 1.0],
             max_iter: 150,
             select_rows: default_select_rows(),
+            head: HeadChoice::Auto,
+            trees: default_trees(),
+            blend_weights: default_blend_weights(),
         }
     }
 }
@@ -67,6 +107,12 @@ pub struct ModelState {
     pub head_params: HeadParams,
     /// The head fitted on every training row.
     pub head: FittedHead,
+    /// The boosted head fitted on every training row, when the blend uses it.
+    #[serde(default)]
+    pub boosted: Option<FittedBoosted>,
+    /// Weight of the linear head in the blend (1: the linear head alone).
+    #[serde(default = "one")]
+    pub linear_weight: f64,
     /// The calibration step, fitted on out-of-fold predictions.
     pub temperature: Temperature,
     /// Smoothed class frequencies of the training votes (A, B, tie).

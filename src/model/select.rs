@@ -5,7 +5,7 @@
 use ndarray::parallel::prelude::*;
 use ndarray::{Array2, Axis};
 
-use super::head::{HeadError, HeadParams};
+use super::head::{BoostedParams, HeadError, HeadParams};
 use super::params::Oof;
 use crate::data::Label;
 use crate::metrics::log_loss;
@@ -83,4 +83,69 @@ pub(super) fn cv_oof(head: &HeadParams, data: &Folded<'_>) -> Result<Oof, HeadEr
         }
     }
     Ok(oof)
+}
+
+/// Held-out rows of one fold and, per checkpoint of rounds, their predictions.
+type StagedFold = (Vec<usize>, Vec<Vec<[f64; 3]>>);
+
+/// Checkpoints of the boosted head's rounds: every this many rounds.
+const ROUND_STEP: usize = 5;
+
+/// The boosted head's number of rounds (a multiple of [`ROUND_STEP`], or
+/// all) with the lowest out-of-fold log loss, and those out-of-fold
+/// probabilities. One fit of the most rounds per fold, read at every
+/// checkpoint.
+pub(super) fn boosted_oof(params: &BoostedParams, data: &Folded<'_>) -> Result<(usize, Oof), HeadError> {
+    let fits: Vec<StagedFold> = (0..data.folds)
+        .into_par_iter()
+        .map(|f| {
+            let (train, test) = fold_split(data.fold_of, f);
+            let pick = |m: &Array2<f64>, rows: &[usize]| m.select(Axis(0), rows);
+            let y: Vec<Label> = train.iter().map(|&i| data.labels[i]).collect();
+            let fitted = params.fit(pick(data.x, &train).view(), pick(data.x_swapped, &train).view(), &y)?;
+            let (xt, xst) = (pick(data.x, &test), pick(data.x_swapped, &test));
+            Ok((test, fitted.staged_proba(xt.view(), xst.view(), ROUND_STEP)))
+        })
+        .collect::<Result<_, HeadError>>()?;
+    let stages = fits.first().map_or(0, |(_, s)| s.len());
+    let mut best: Option<(f64, usize, Oof)> = None;
+    for s in 0..stages {
+        let mut oof = vec![[0.0; 3]; data.labels.len()];
+        for (test, staged) in &fits {
+            for (&i, p) in test.iter().zip(&staged[s]) {
+                oof[i] = *p;
+            }
+        }
+        let loss = log_loss(&oof, data.labels);
+        if best.as_ref().is_none_or(|b| loss < b.0) {
+            let rounds = ((s + 1) * ROUND_STEP).min(params.trees.rounds);
+            best = Some((loss, rounds, oof));
+        }
+    }
+    let (_, rounds, oof) =
+        best.ok_or(HeadError::BadData { rows: data.labels.len(), why: "no boosting rounds" })?;
+    Ok((rounds, oof))
+}
+
+/// `w`·linear + (1 − w)·boosted, row by row.
+pub(super) fn blend(linear: &[[f64; 3]], boosted: &[[f64; 3]], w: f64) -> Vec<[f64; 3]> {
+    linear.iter().zip(boosted).map(|(l, b)| std::array::from_fn(|c| w * l[c] + (1.0 - w) * b[c])).collect()
+}
+
+/// The linear weight among `weights` whose blend has the lowest log loss on
+/// out-of-fold predictions (ties go to the earlier weight).
+pub(super) fn select_blend(
+    linear: &[[f64; 3]],
+    boosted: &[[f64; 3]],
+    labels: &[Label],
+    weights: &[f64],
+) -> f64 {
+    let mut best = (f64::INFINITY, 1.0);
+    for &w in weights {
+        let loss = log_loss(&blend(linear, boosted, w), labels);
+        if loss < best.0 {
+            best = (loss, w);
+        }
+    }
+    best.1
 }

@@ -39,6 +39,10 @@ pub struct IndexSummary {
     pub lambda: f64,
     /// The chosen embedding-block scale.
     pub emb_scale: f64,
+    /// Weight of the logistic head in the blend (1: it alone).
+    pub linear_weight: f64,
+    /// Boosting rounds of the boosted head (0 when the blend leaves it out).
+    pub boosted_rounds: usize,
     /// The fitted temperature.
     pub temperature: f64,
     /// What embedding cost.
@@ -104,6 +108,8 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
         cv_log_loss_calibrated: state.cv_log_loss_calibrated,
         lambda: state.head_params.lambda,
         emb_scale: state.head_params.emb_scale,
+        linear_weight: state.linear_weight,
+        boosted_rounds: state.boosted.as_ref().map_or(0, |b| b.rounds()),
         temperature: state.temperature.t,
         embedding: embedder.stats(),
         seconds: StageSeconds::default(),

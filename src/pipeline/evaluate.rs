@@ -18,7 +18,7 @@ use crate::features::{EncodedBattles, FeatureSet};
 use crate::metrics::{
     accuracy, ece, log_loss, mean, paired_bootstrap, reliability, row_losses, segments_of, std_dev, SEGMENTS,
 };
-use crate::model::{prior_of, Model, ModelParams};
+use crate::model::{prior_of, HeadChoice, Model, ModelParams};
 use crate::rand::{fold_assignment, fold_split};
 
 /// What `evaluate` needs.
@@ -48,15 +48,17 @@ pub struct EvaluateConfig {
 const TEXT_ONLY: &str = "text-only";
 
 /// The model variants compared, in report order: the class prior, lengths
-/// alone, the 27 text statistics, knnpref without neighbour votes, knnpref.
+/// alone, the 27 text statistics with the logistic head and with boosted
+/// trees, knnpref without neighbour votes, knnpref.
 pub fn variants(base: &ModelParams) -> Vec<(&'static str, Option<ModelParams>)> {
-    let with = |features: FeatureSet| ModelParams { features, ..base.clone() };
+    let with = |features: FeatureSet, head: HeadChoice| ModelParams { features, head, ..base.clone() };
     vec![
         ("prior", None),
-        ("length-only", Some(with(FeatureSet::LENGTH_ONLY))),
-        (TEXT_ONLY, Some(with(FeatureSet::TEXT_ONLY))),
-        ("no-knn", Some(with(FeatureSet { knn: false, ..base.features }))),
-        ("knnpref", Some(with(base.features))),
+        ("length-only", Some(with(FeatureSet::LENGTH_ONLY, HeadChoice::Linear))),
+        (TEXT_ONLY, Some(with(FeatureSet::TEXT_ONLY, HeadChoice::Linear))),
+        ("text-boosted", Some(with(FeatureSet::TEXT_ONLY, HeadChoice::Boosted))),
+        ("no-knn", Some(with(FeatureSet { knn: false, ..base.features }, base.head))),
+        ("knnpref", Some(with(base.features, base.head))),
     ]
 }
 
@@ -185,6 +187,8 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
         loss_sum.iter().map(|v| v.iter().map(|s| s / repeats as f64).collect()).collect();
     let all_labels: Vec<Label> = (0..repeats).flat_map(|_| labels.iter().copied()).collect();
     let text_only = variants.iter().position(|(name, _)| *name == TEXT_ONLY);
+    let knn = variants.len() - 1;
+    let boot = |a: usize, b: usize| paired_bootstrap(&row_loss[a], &row_loss[b], 2000, cfg.seed ^ 0xB007);
     let models: Vec<ModelScore> = variants
         .iter()
         .enumerate()
@@ -194,10 +198,9 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
             log_loss_std: std_dev(&fold_losses[v]),
             accuracy: accuracy(&all_oof[v], &all_labels),
             ece: ece(&all_oof[v], &all_labels, 10),
-            vs_text_only: text_only
-                .filter(|&b| b != v)
-                .map(|b| paired_bootstrap(&row_loss[v], &row_loss[b], 2000, cfg.seed ^ 0xB007)),
+            vs_text_only: text_only.filter(|&b| b != v).map(|b| boot(v, b)),
             fold_log_loss: fold_losses[v].clone(),
+            knnpref_vs: (v != knn).then(|| boot(knn, v)),
         })
         .collect();
     let learning_curve = match &curve {
@@ -218,7 +221,6 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
             })
         })
         .collect();
-    let knn = variants.len() - 1;
     let oof_log_loss = log_loss(&first_oof[knn], &labels);
     let mut written = Vec::new();
     if let Some(path) = &cfg.oof {

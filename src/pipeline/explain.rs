@@ -1,6 +1,8 @@
 //! Why the head leaned towards a class on one battle: each feature's
 //! standardised value times its weight for that class, less the mean of its
 //! weights over the classes (a logit share), the largest shown by name.
+//! Only the logistic head is attributed; where the fit blends in boosted
+//! trees (`ModelState::linear_weight` < 1), their share is not.
 
 use ndarray::ArrayView1;
 
@@ -97,6 +99,8 @@ mod tests {
                 weights: w.iter().flat_map(|r| [r[0], r[1], 0.0]).collect(),
                 bias: [0.4, 0.1, -0.5],
             },
+            boosted: None,
+            linear_weight: 1.0,
             temperature: Temperature::IDENTITY,
             prior: [1.0 / 3.0; 3],
             cv_log_loss: 0.0,

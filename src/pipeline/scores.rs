@@ -22,6 +22,9 @@ pub struct ModelScore {
     pub vs_text_only: Option<PairedDiff>,
     /// Log loss of each fold, repeats one after the other.
     pub fold_log_loss: Vec<f64>,
+    /// knnpref's per-row log loss minus this model's, with a bootstrap 95%
+    /// interval (negative: knnpref is better); none for knnpref itself.
+    pub knnpref_vs: Option<PairedDiff>,
 }
 
 /// Log loss of every model on one segment of the rows.

@@ -6,40 +6,23 @@
 //! p(x) and the swapped p(swap x), so p_A(x) = p_B(swap x) holds exactly.
 //! The optimiser lives in `lbfgs`, the calibration step in `temperature`.
 
+mod boosted;
+mod error;
 mod lbfgs;
 mod link;
 mod temperature;
+mod trees;
 
 use ndarray::parallel::prelude::*;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
 use crate::data::Label;
+pub use boosted::{BoostedParams, FittedBoosted};
+pub use error::HeadError;
 use lbfgs::lbfgs_fit;
 use link::softmax;
 pub use temperature::Temperature;
-
-/// Why a head cannot be fitted.
-#[derive(Debug, thiserror::Error)]
-pub enum HeadError {
-    /// A hyperparameter is out of its range.
-    #[error("invalid head parameter {name} = {value}: {why}")]
-    BadParam {
-        /// The parameter's name.
-        name: &'static str,
-        /// The value given.
-        value: f64,
-        /// The range it must be in.
-        why: &'static str,
-    },
-    /// The data cannot support a fit.
-    #[error("cannot fit the head on {rows} rows: {why}")]
-    BadData {
-        /// Rows given.
-        rows: usize,
-        /// What is wrong with them.
-        why: &'static str,
-    },
-}
+pub use trees::TreeParams;
 
 /// Hyperparameters of the head.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]

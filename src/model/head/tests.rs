@@ -117,3 +117,54 @@ fn contributions_and_intercept_sum_to_the_centred_log_probability() {
     let c = head.contributions(&x.row(i).to_vec(), Label::A.index());
     assert!(c[0] > 0.0 && c[0].abs() > c[1].abs(), "{c:?}");
 }
+
+fn boosted(cols: usize) -> BoostedParams {
+    BoostedParams { cols, ..BoostedParams::default() }
+}
+
+#[test]
+fn boosted_head_learns_is_swap_symmetric_deterministic_and_round_trips() {
+    let (x, xs, y) = toy(1200, 5);
+    let fitted = boosted(2).fit(x.view(), xs.view(), &y).unwrap();
+    assert_eq!(fitted.rounds(), 150);
+    let p = fitted.predict_proba(x.view(), xs.view());
+    let uniform = vec![[1.0 / 3.0; 3]; y.len()];
+    assert!(log_loss(&p, &y) < log_loss(&uniform, &y) - 0.05);
+    // Swapping A and B swaps p_A and p_B exactly.
+    let q = fitted.predict_proba(xs.view(), x.view());
+    for (a, b) in p.iter().zip(&q) {
+        assert_eq!([a[0], a[1], a[2]], [b[1], b[0], b[2]]);
+        assert!((a.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+    // The last stage is the full prediction; a model cut to 20 rounds
+    // predicts what the fourth stage (every 5 rounds) did.
+    let staged = fitted.staged_proba(x.view(), xs.view(), 5);
+    assert_eq!(staged.len(), 30);
+    assert_eq!(staged[29], p);
+    let mut cut = fitted.clone();
+    cut.truncate(20);
+    assert_eq!(cut.predict_proba(x.view(), xs.view()), staged[3]);
+    let twenty = BoostedParams { trees: TreeParams { rounds: 20, ..boosted(2).trees }, ..boosted(2) };
+    assert_eq!(twenty.fit(x.view(), xs.view(), &y).unwrap(), cut);
+    // Same data, same trees; and a JSON round trip predicts the same.
+    assert_eq!(fitted, boosted(2).fit(x.view(), xs.view(), &y).unwrap());
+    let back: FittedBoosted = serde_json::from_str(&serde_json::to_string(&fitted).unwrap()).unwrap();
+    assert_eq!(back.predict_proba(x.view(), xs.view()), p);
+}
+
+#[test]
+fn boosted_head_refuses_bad_parameters_and_copes_with_one_class() {
+    let (x, xs, y) = toy(100, 2);
+    let zero_rate =
+        BoostedParams { trees: TreeParams { learning_rate: 0.0, ..boosted(2).trees }, ..boosted(2) };
+    assert!(matches!(zero_rate.fit(x.view(), xs.view(), &y), Err(HeadError::BadParam { .. })));
+    assert!(matches!(boosted(3).fit(x.view(), xs.view(), &y), Err(HeadError::BadData { .. })));
+    // Only ties: no decisive battle for the A-vs-B booster, yet the
+    // probabilities stay finite, sum to 1 and favour a tie.
+    let ties = vec![Label::Tie; y.len()];
+    let p = boosted(2).fit(x.view(), xs.view(), &ties).unwrap().predict_proba(x.view(), xs.view());
+    for r in &p {
+        assert!(r.iter().all(|v| v.is_finite() && *v > 0.0) && (r.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(r[2] > 0.5 && (r[0] - r[1]).abs() < 1e-12, "{r:?}");
+    }
+}

@@ -26,6 +26,7 @@ fn report() -> EvalReport {
         ece: 0.03,
         vs_text_only: None,
         fold_log_loss: vec![1.0; 3],
+        knnpref_vs: None,
     };
     let bin = |predicted: f64, count: usize| ReliabilityBin { predicted, observed: predicted * 0.9, count };
     let mut reliability = Vec::new();

@@ -1,0 +1,25 @@
+//! Why a head cannot be fitted: one error type for the logistic and the
+//! boosted head.
+
+/// Why a head cannot be fitted.
+#[derive(Debug, thiserror::Error)]
+pub enum HeadError {
+    /// A hyperparameter is out of its range.
+    #[error("invalid head parameter {name} = {value}: {why}")]
+    BadParam {
+        /// The parameter's name.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// The range it must be in.
+        why: &'static str,
+    },
+    /// The data cannot support a fit.
+    #[error("cannot fit the head on {rows} rows: {why}")]
+    BadData {
+        /// Rows given.
+        rows: usize,
+        /// What is wrong with them.
+        why: &'static str,
+    },
+}
