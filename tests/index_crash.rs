@@ -55,16 +55,18 @@ fn start_paused(train: &Path, out: &Path, stage: &str) -> (Child, BufReader<Chil
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let marker = format!("knnpref test pause: {stage}");
     let mut seen = String::new();
-    loop {
+    let reached = loop {
         let mut line = String::new();
         if stderr.read_line(&mut line).unwrap() == 0 {
-            panic!("index ended ({:?}) before stage {stage}:\n{seen}", child.wait().unwrap());
+            break false;
         }
         if line.trim_end() == marker {
-            return (child, stderr);
+            break true;
         }
         seen.push_str(&line);
-    }
+    };
+    assert!(reached, "index ended ({:?}) before stage {stage}:\n{seen}", child.try_wait());
+    (child, stderr)
 }
 
 fn temporaries(dir: &Path) -> Vec<String> {

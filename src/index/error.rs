@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use super::FORMAT_VERSION;
 use crate::embed::ModelInfo;
 use crate::table::TableError;
 
@@ -24,15 +23,15 @@ pub enum IndexError {
     )]
     NoFormatVersion { path: PathBuf },
     #[error(
-        "{dir} was written by an older knnpref (index format {found}; this one reads format {FORMAT_VERSION}); \
+        "{dir} was written by an older knnpref (index format {found}; this one reads format {reads}); \
          rebuild it with `knnpref index`"
     )]
-    OlderFormat { dir: PathBuf, found: u64 },
+    OlderFormat { dir: PathBuf, found: u64, reads: u32 },
     #[error(
-        "{dir} was written by index format {found}, newer than this knnpref understands ({FORMAT_VERSION}); \
+        "{dir} was written by index format {found}, newer than this knnpref understands ({reads}); \
          upgrade knnpref or rebuild the index"
     )]
-    NewerFormat { dir: PathBuf, found: u64 },
+    NewerFormat { dir: PathBuf, found: u64, reads: u32 },
     #[error("{path} {why}; the index is incomplete or was edited: rebuild it with `knnpref index`")]
     ManifestFiles { path: PathBuf, why: String },
     #[error(

@@ -1,6 +1,7 @@
 //! Reading an index folder: the manifest checked field by field and file by
 //! file, then the data files it names, each verified by sha256.
 
+use std::cmp::Ordering;
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
@@ -36,14 +37,15 @@ impl IndexFolder {
         let Some(version) = value.get("format_version").and_then(serde_json::Value::as_u64) else {
             return Err(IndexError::NoFormatVersion { path });
         };
-        match version {
-            v if v > u64::from(FORMAT_VERSION) => {
-                return Err(IndexError::NewerFormat { dir: dir.to_owned(), found: v })
+        let reads = FORMAT_VERSION;
+        match version.cmp(&u64::from(reads)) {
+            Ordering::Greater => {
+                return Err(IndexError::NewerFormat { dir: dir.to_owned(), found: version, reads })
             }
-            v if v < u64::from(FORMAT_VERSION) => {
-                return Err(IndexError::OlderFormat { dir: dir.to_owned(), found: v })
+            Ordering::Less => {
+                return Err(IndexError::OlderFormat { dir: dir.to_owned(), found: version, reads })
             }
-            _ => {}
+            Ordering::Equal => {}
         }
         let manifest: Manifest = serde_json::from_slice(&bytes)
             .map_err(|source| IndexError::BadManifest { path: path.clone(), source })?;
