@@ -2,10 +2,12 @@
 //! half-written files when the process is interrupted.
 //!
 //! Every output (submission, OOF file, report, index files) is written under a
-//! temporary name in its own folder, flushed to disk and renamed into place,
-//! so an interrupted run never leaves a partial file under the real name. The
-//! registry of pending temporary paths lets the binary's Ctrl-C handler delete
-//! them before it exits.
+//! temporary name in its own folder, fsynced, renamed into place and the
+//! folder fsynced, so an interrupted run never leaves a partial file under the
+//! real name. The registry of pending temporary paths lets the binary's Ctrl-C
+//! handler delete them before it exits. Also here: a folder lock for writers
+//! that must take turns, and the test hook that pauses a run at a named stage
+//! (`pause_at`) so that tests can kill it there.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -40,7 +40,10 @@ impl IndexFolder {
         write_atomic_at(&path, "manifest-temp", |w| w.write_all(&json)).map_err(io_err(&path))?;
         pause_at("committed");
         let keep: HashSet<&str> = manifest.files.values().map(|f| f.file.as_str()).collect();
-        remove_files(dir, &|name| is_ours(name) && !keep.contains(name), Some("gc-partial"))
+        // The new index is in place: a file that cannot be removed now is
+        // garbage that the next save removes, not a failed save.
+        let _ = remove_files(dir, &|name| is_ours(name) && !keep.contains(name), Some("gc-partial"));
+        Ok(())
     }
 
     /// The bytes of one data file.
@@ -120,9 +123,11 @@ fn first_null(value: &serde_json::Value, at: &str) -> Option<String> {
 /// hold an index, or be empty, or hold only what an interrupted first save
 /// leaves behind; anything else is the user's and is never replaced.
 fn prepare(dir: &Path) -> Result<(), IndexError> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(IndexError::NotAnIndex { dir: dir.to_owned() });
+    }
     if dir.exists() && !dir.join(MANIFEST).is_file() {
-        let entries = std::fs::read_dir(dir).map_err(|_| IndexError::NotAnIndex { dir: dir.to_owned() })?;
-        for entry in entries {
+        for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
             let name = entry.map_err(io_err(dir))?.file_name();
             let name = name.to_string_lossy();
             if !is_ours(&name) && name != LOCK_FILE {

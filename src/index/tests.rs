@@ -197,3 +197,17 @@ fn a_data_file_that_disagrees_with_its_checksum_is_refused() {
     std::fs::remove_file(&battles).unwrap();
     assert!(matches!(IndexFolder::load(tmp.path()), Err(IndexError::DataMissing { .. })));
 }
+
+#[test]
+fn saving_over_a_format_2_index_replaces_its_fixed_name_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join(MANIFEST), r#"{"format_version": 2}"#).unwrap();
+    for f in LEGACY_FILES {
+        std::fs::write(dir.join(f), "old").unwrap();
+    }
+    assert!(matches!(IndexFolder::read_manifest(dir), Err(IndexError::OlderFormat { found: 2, .. })));
+    folder(3, 0.0).save(dir).unwrap();
+    assert!(LEGACY_FILES.iter().all(|f| !dir.join(f).exists()));
+    assert_eq!(IndexFolder::load(dir).unwrap().manifest.rows, 3);
+}
