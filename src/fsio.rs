@@ -2,10 +2,12 @@
 //! half-written files when the process is interrupted.
 //!
 //! Every output (submission, OOF file, report, index files) is written under a
-//! temporary name in its own folder, flushed to disk and renamed into place,
-//! so an interrupted run never leaves a partial file under the real name. The
-//! registry of pending temporary paths lets the binary's Ctrl-C handler delete
-//! them before it exits.
+//! temporary name in its own folder, fsynced, renamed into place and the
+//! folder fsynced, so an interrupted run never leaves a partial file under the
+//! real name. The registry of pending temporary paths lets the binary's Ctrl-C
+//! handler delete them before it exits. Also here: a folder lock for writers
+//! that must take turns, and the test hook that pauses a run at a named stage
+//! (`pause_at`) so that tests can kill it there.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -73,13 +75,25 @@ pub(crate) fn parent_of(path: &Path) -> PathBuf {
 
 /// Write `path` atomically: `fill` writes into a buffered temporary file in
 /// the same folder, which is then synced to disk, made readable and renamed
-/// over `path`. An earlier file at `path` stays intact until the new one is
-/// complete; on error or interrupt the temporary file is removed.
+/// over `path`, and the folder is synced so that the rename itself is on
+/// disk. An earlier file at `path` stays intact until the new one is
+/// complete; on error or interrupt the temporary file is removed. The test
+/// hook [`pause_at`] may stop it at stage `before-rename`.
 pub(crate) fn write_atomic(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    let mut tmp = tempfile::NamedTempFile::new_in(parent_of(path))?;
+    write_atomic_at(path, "before-rename", fill)
+}
+
+/// [`write_atomic`] whose test pause before the rename is named `stage`.
+pub(crate) fn write_atomic_at(
+    path: &Path,
+    stage: &str,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let parent = parent_of(path);
+    let mut tmp = tempfile::NamedTempFile::new_in(&parent)?;
     let _pending = Pending::register(tmp.path());
     {
         let mut w = std::io::BufWriter::new(tmp.as_file_mut());
@@ -88,10 +102,36 @@ pub(crate) fn write_atomic(
     }
     tmp.as_file().sync_all()?;
     make_readable(tmp.path())?;
-    pause_for_tests();
+    pause_at(stage);
     tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(&parent)
+}
+
+/// Sync a folder's entries (names created, renamed or removed) to disk.
+pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
     Ok(())
 }
+
+/// Whether `name` is a temporary file of [`write_atomic`] (tempfile's `.tmp` prefix).
+pub(crate) fn is_temp_name(name: &str) -> bool {
+    name.starts_with(".tmp")
+}
+
+/// Hold an exclusive lock on the file `.lock` in `dir` until the returned
+/// file is dropped (or the process dies): writers of one folder take turns.
+pub(crate) fn lock_dir(dir: &Path) -> std::io::Result<std::fs::File> {
+    let file =
+        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(LOCK_FILE))?;
+    file.lock()?;
+    Ok(file)
+}
+
+/// The lock file [`lock_dir`] creates in a folder.
+pub(crate) const LOCK_FILE: &str = ".lock";
 
 /// Replace the folder `dir` as a whole: `fill` writes the new contents into a
 /// temporary folder beside it (named `prefix…`), which is made readable and
@@ -128,15 +168,22 @@ pub(crate) fn replace_dir<E>(
     swapped
 }
 
-/// Test hook: with `KNNPREF_TEST_PAUSE_BEFORE_RENAME=SECONDS`, wait after a
-/// temporary file is complete and before the rename, so that tests can
-/// interrupt the process at the most delicate moment.
-fn pause_for_tests() {
-    if let Some(secs) =
-        std::env::var("KNNPREF_TEST_PAUSE_BEFORE_RENAME").ok().and_then(|s| s.parse::<f64>().ok())
-    {
-        std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+/// Test hook: with `KNNPREF_TEST_PAUSE_AT=STAGE` (or a comma-separated list
+/// of stages), print `knnpref test pause: STAGE` on stderr when the process
+/// reaches that stage and sleep `KNNPREF_TEST_PAUSE_SECS` (default 60), so
+/// that a test can interrupt or kill it at exactly that point. Stages:
+/// `before-rename` (any atomic write, before its rename) and those of an
+/// index save (see `index::save`).
+pub(crate) fn pause_at(stage: &str) {
+    let Some(wanted) = std::env::var_os("KNNPREF_TEST_PAUSE_AT") else { return };
+    if !wanted.to_string_lossy().split(',').any(|s| s.trim() == stage) {
+        return;
     }
+    let secs =
+        std::env::var("KNNPREF_TEST_PAUSE_SECS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(60.0);
+    eprintln!("knnpref test pause: {stage}");
+    let _ = std::io::stderr().flush();
+    std::thread::sleep(std::time::Duration::from_secs_f64(secs));
 }
 
 /// sha256 of a byte slice as lowercase hex.

@@ -49,8 +49,9 @@ pub enum Column {
     },
 }
 
-/// Write named columns as one Parquet file.
-pub fn write_table(path: &Path, columns: Vec<(&str, Column)>) -> Result<(), TableError> {
+/// Named columns as the bytes of one Parquet file; `path` is where they
+/// will go, for messages.
+pub fn table_bytes(path: &Path, columns: Vec<(&str, Column)>) -> Result<Vec<u8>, TableError> {
     let mut fields = Vec::new();
     let mut arrays: Vec<ArrayRef> = Vec::new();
     for (name, col) in columns {
@@ -76,13 +77,17 @@ pub fn write_table(path: &Path, columns: Vec<(&str, Column)>) -> Result<(), Tabl
     let schema = Arc::new(Schema::new(fields));
     let batch = RecordBatch::try_new(schema.clone(), arrays)
         .map_err(|source| TableError::Arrow { path: path.to_owned(), source })?;
-    let file =
-        std::fs::File::create(path).map_err(|source| TableError::Io { path: path.to_owned(), source })?;
     let pq = |source| TableError::Parquet { path: path.to_owned(), source };
-    let mut writer = ArrowWriter::try_new(file, schema, None).map_err(pq)?;
+    let mut writer = ArrowWriter::try_new(Vec::new(), schema, None).map_err(pq)?;
     writer.write(&batch).map_err(pq)?;
-    writer.close().map_err(pq)?;
-    Ok(())
+    writer.into_inner().map_err(pq)
+}
+
+/// Write named columns as one Parquet file (for tests' input files).
+#[cfg(test)]
+pub fn write_table(path: &Path, columns: Vec<(&str, Column)>) -> Result<(), TableError> {
+    let bytes = table_bytes(path, columns)?;
+    std::fs::write(path, bytes).map_err(|source| TableError::Io { path: path.to_owned(), source })
 }
 
 /// A Parquet table read fully into memory.
@@ -92,9 +97,8 @@ pub struct Table {
 }
 
 impl Table {
-    pub fn read(path: &Path) -> Result<Table, TableError> {
-        let file =
-            std::fs::File::open(path).map_err(|source| TableError::Io { path: path.to_owned(), source })?;
+    /// Read a table from an open file (`path` names it in messages).
+    pub fn from_file(path: &Path, file: std::fs::File) -> Result<Table, TableError> {
         let pq = |source| TableError::Parquet { path: path.to_owned(), source };
         let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?.build().map_err(pq)?;
         let batches = reader

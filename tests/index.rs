@@ -8,7 +8,7 @@ fn writes_manifest_and_tables() {
     let b = shared_index();
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(b.index.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest["format_version"], 2);
+    assert_eq!(manifest["format_version"], 3);
     assert_eq!(manifest["model"]["id"], "all-MiniLM-L6-v2");
     assert_eq!(manifest["model"]["dim"], 384);
     assert_eq!(manifest["rows"], 240);
@@ -16,9 +16,12 @@ fn writes_manifest_and_tables() {
     assert_eq!(manifest["hnsw"]["m"], 16);
     assert_eq!(manifest["model"]["sha256"].as_str().unwrap().len(), 64);
     assert_eq!(manifest["train_sha256"].as_str().unwrap().len(), 64);
-    for f in ["embeddings.parquet", "battles.parquet", "head.json"] {
-        assert!(b.index.join(f).is_file(), "{f} missing");
-        assert!(manifest["files"][f].is_string(), "{f} has no checksum");
+    assert_eq!(manifest["files"].as_object().unwrap().len(), 3);
+    for (role, ext) in [("embeddings", "parquet"), ("battles", "parquet"), ("head", "json")] {
+        let sha = manifest["files"][role]["sha256"].as_str().unwrap();
+        let file = manifest["files"][role]["file"].as_str().unwrap();
+        assert_eq!(file, format!("{role}-{}.{ext}", &sha[..16]), "data files are named by their contents");
+        assert!(b.index.join(file).is_file(), "{file} missing");
     }
     let leftovers: Vec<_> = std::fs::read_dir(b.dir.path())
         .unwrap()
@@ -42,10 +45,19 @@ fn same_seed_gives_identical_files() {
         "3",
     ]);
     assert!(out.contains("in-sample CV log loss") && out.contains("knnpref evaluate"), "{out}");
-    for f in ["embeddings.parquet", "battles.parquet", "head.json", "manifest.json"] {
+    let names = |dir: &std::path::Path| {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&b.index), names(&again));
+    for f in names(&again) {
         assert_eq!(
-            std::fs::read(b.index.join(f)).unwrap(),
-            std::fs::read(again.join(f)).unwrap(),
+            std::fs::read(b.index.join(&f)).unwrap(),
+            std::fs::read(again.join(&f)).unwrap(),
             "{f} differs between two builds with the same seed"
         );
     }

@@ -3,13 +3,12 @@
 
 use fastembed::{InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
 
-use super::model_files::{hidden_size, max_tokens, model_id, position_limit, read};
+use super::model_files::{hidden_size, max_tokens, model_id, position_limit, read, transformer_identity};
 use super::static_model::StaticModel;
 use super::{
     environment, knnpref_home, Cache, Device, EmbedConfig, EmbedError, EmbedStats, Embedder, ModelInfo,
     ModelKind, SessionPlan, STATIC_MAX_TOKENS,
 };
-use crate::fsio::sha256_hex;
 
 /// The most tokens a static model may be asked to pool per text.
 const STATIC_TOKEN_LIMIT: usize = 1 << 16;
@@ -25,7 +24,7 @@ impl Embedder {
         if ModelKind::of(dir) == ModelKind::Static {
             return Self::open_static(cfg);
         }
-        let onnx = read(dir, "model.onnx")?;
+        let sha256 = transformer_identity(dir)?;
         let tok_bytes = read(dir, "tokenizer.json")?;
         let files = TokenizerFiles {
             tokenizer_file: tok_bytes.clone(),
@@ -41,8 +40,6 @@ impl Embedder {
             Some(given) => given,
             None => max_tokens(dir).min(limit),
         };
-        let sha256 = sha256_hex(&onnx);
-        drop(onnx);
         // Load the runtime now, so that a missing library is reported before any work.
         environment()?;
         let mut tokenizer = tokenizers::Tokenizer::from_bytes(&tok_bytes)

@@ -31,7 +31,9 @@ use rayon::prelude::*;
 pub use cache::{Cache, CacheError};
 pub use error::EmbedError;
 pub use fit::fit_turns;
-pub use model_files::{model_info, ModelInfo, ModelKind, STATIC_MAX_TOKENS};
+pub use model_files::{
+    model_info, ModelInfo, ModelKind, EMBED_CODE_VERSION, STATIC_MAX_TOKENS, TRANSFORMER_FILES,
+};
 pub use runtime::{
     default_model_dir, environment, knnpref_home, runtime_library, static_model_dir, DEFAULT_MODEL,
     ORT_VERSION, QUANTIZED_MODEL, STATIC_MODEL,

@@ -5,8 +5,7 @@ use std::path::Path;
 
 use super::error::EmbedError;
 use super::runtime::SETUP_HINT;
-use super::static_model::{folder_identity, SAFETENSORS};
-use crate::fsio::sha256_hex;
+use super::static_model::{files_identity, folder_identity, SAFETENSORS};
 
 /// What kind of model a folder holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -40,6 +39,22 @@ impl ModelKind {
     }
 }
 
+/// Version of knnpref's embedding code (fitting turns into the budget,
+/// tokenising, pooling): bumped whenever a change gives other vectors for the
+/// same text and model, so that cached vectors of the old code are not reused.
+pub const EMBED_CODE_VERSION: u32 = 1;
+
+/// The files of a transformer folder that shape its vectors, all hashed into
+/// its identity: the graph, the tokenizer, and the configs fastembed reads
+/// (`sentence_bert_config.json` only sets the default token budget, which is
+/// recorded on its own).
+pub const TRANSFORMER_FILES: [&str; 5] =
+    ["model.onnx", "tokenizer.json", "config.json", "special_tokens_map.json", "tokenizer_config.json"];
+
+/// How a transformer's token vectors become one vector (knnpref's only
+/// pooling), hashed into its identity.
+const TRANSFORMER_POOLING: &[u8] = b"mean";
+
 /// Tokens per text of a static model unless `--max-tokens` says otherwise.
 pub const STATIC_MAX_TOKENS: usize = 512;
 
@@ -48,24 +63,24 @@ pub const STATIC_MAX_TOKENS: usize = 512;
 pub struct ModelInfo {
     /// The model folder's name, e.g. `all-MiniLM-L6-v2`.
     pub id: String,
-    /// sha256 of `model.onnx` (transformer), or of the table, tokenizer and
-    /// config together (static).
+    /// sha256 over every file that shapes the vectors: for a transformer
+    /// `model.onnx`, the tokenizer and its configs ([`TRANSFORMER_FILES`])
+    /// and the pooling; for a static model the table, tokenizer and config.
     pub sha256: String,
     /// Embedding dimension.
     pub dim: usize,
     /// Tokens per text, special tokens included.
     pub max_tokens: usize,
-    /// Transformer or static (indexes written before static models existed
-    /// read as transformer).
-    #[serde(default)]
+    /// Transformer or static.
     pub kind: ModelKind,
 }
 
 impl ModelInfo {
-    /// The embedding cache file of this model and token budget.
+    /// The embedding cache file of this model, token budget and version of
+    /// knnpref's embedding code: vectors from any other never mix in.
     pub(super) fn cache_file(&self) -> String {
         format!(
-            "{}-{}-{}-d{}.bin",
+            "{}-{}-{}-d{}-e{EMBED_CODE_VERSION}.bin",
             self.id,
             &self.sha256[..16.min(self.sha256.len())],
             self.max_tokens,
@@ -94,14 +109,25 @@ pub fn model_info(dir: &Path) -> Result<ModelInfo, EmbedError> {
             kind: ModelKind::Static,
         });
     }
-    let onnx = read(dir, "model.onnx")?;
     Ok(ModelInfo {
         id: model_id(dir),
-        sha256: sha256_hex(&onnx),
+        sha256: transformer_identity(dir)?,
         dim: 0,
         max_tokens: max_tokens(dir),
         kind: ModelKind::Transformer,
     })
+}
+
+/// The identity of a transformer folder: sha256 over every file of
+/// [`TRANSFORMER_FILES`] (name, length, bytes) and the pooling.
+pub(super) fn transformer_identity(dir: &Path) -> Result<String, EmbedError> {
+    let mut files = Vec::with_capacity(TRANSFORMER_FILES.len());
+    for name in TRANSFORMER_FILES {
+        files.push((name, read(dir, name)?));
+    }
+    let mut parts: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+    parts.push(("pooling", TRANSFORMER_POOLING));
+    Ok(files_identity(&parts))
 }
 
 /// A whole-number field of a JSON file in the model folder, if present.

@@ -119,3 +119,30 @@ fn missing_model_folder_points_to_setup() {
     let err = model_info(Path::new("/nonexistent/model")).unwrap_err();
     assert!(err.to_string().contains("scripts/setup.sh"), "{err}");
 }
+
+#[test]
+fn a_transformer_identity_covers_every_file_that_shapes_the_vectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m");
+    std::fs::create_dir(&model).unwrap();
+    for f in TRANSFORMER_FILES {
+        std::fs::write(model.join(f), format!("{f} contents")).unwrap();
+    }
+    let info = model_info(&model).unwrap();
+    assert_eq!(info.sha256.len(), 64);
+    assert!(info.cache_file().ends_with(&format!("-e{EMBED_CODE_VERSION}.bin")), "{}", info.cache_file());
+    // A file the vectors do not depend on changes nothing.
+    std::fs::write(model.join("README.md"), "notes").unwrap();
+    assert_eq!(model_info(&model).unwrap().sha256, info.sha256);
+    for f in TRANSFORMER_FILES {
+        std::fs::write(model.join(f), format!("{f} changed")).unwrap();
+        let changed = model_info(&model).unwrap();
+        assert_ne!(changed.sha256, info.sha256, "{f} is not in the identity");
+        assert_ne!(changed.cache_file(), info.cache_file(), "{f} is not in the cache key");
+        std::fs::write(model.join(f), format!("{f} contents")).unwrap();
+    }
+    assert_eq!(model_info(&model).unwrap().sha256, info.sha256);
+    std::fs::remove_file(model.join("tokenizer_config.json")).unwrap();
+    let err = model_info(&model).unwrap_err().to_string();
+    assert!(err.contains("lacks tokenizer_config.json") && err.contains("scripts/setup.sh"), "{err}");
+}

@@ -65,6 +65,7 @@ impl PipelineError {
             self,
             PipelineError::Embed(EmbedError::Run { .. } | EmbedError::Session { .. })
                 | PipelineError::Head(_)
+                | PipelineError::Index(IndexError::NonFinite { .. })
         )
     }
 }

@@ -93,7 +93,12 @@ pub(crate) fn open_index(
             given,
         });
     }
-    Ok((IndexFolder::load(dir)?, cfg))
+    let folder = IndexFolder::load(dir)?;
+    // A save may have replaced the index since its manifest was first read.
+    if folder.manifest != manifest {
+        IndexFolder::check_model(&folder.manifest, dir, &given)?;
+    }
+    Ok((folder, cfg))
 }
 
 /// Labels of a dataset, or an error naming the file.

@@ -53,7 +53,8 @@ fn interrupting_predict_keeps_the_old_file_and_leaves_no_temp() {
     let mut child = std::process::Command::new(bin)
         .args(["--quiet", "predict", "--index", b.index.to_str().unwrap(), "--test", test.to_str().unwrap()])
         .args(["--out", out.to_str().unwrap()])
-        .env("KNNPREF_TEST_PAUSE_BEFORE_RENAME", "30")
+        .env("KNNPREF_TEST_PAUSE_AT", "before-rename")
+        .env("KNNPREF_TEST_PAUSE_SECS", "30")
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();

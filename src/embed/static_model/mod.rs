@@ -119,7 +119,7 @@ fn read(dir: &Path, file: &'static str) -> Result<Vec<u8>, StaticError> {
 
 /// The identity of the files that decide the vectors: sha256 over each file's
 /// name, length and bytes, in a fixed order.
-fn identity(files: &[(&str, &[u8])]) -> String {
+pub(crate) fn files_identity(files: &[(&str, &[u8])]) -> String {
     let mut h = Sha256::new();
     for (name, bytes) in files {
         h.update(name.as_bytes());
@@ -196,7 +196,8 @@ impl StaticModel {
             return Err(shape_err(format!("`mapping` points at row {bad} of a {rows}-row table")));
         }
         let unk = unk_id(&tokenizer);
-        let sha256 = identity(&[(SAFETENSORS, &st_bytes), (TOKENIZER, &tok_bytes), (CONFIG, &cfg_bytes)]);
+        let sha256 =
+            files_identity(&[(SAFETENSORS, &st_bytes), (TOKENIZER, &tok_bytes), (CONFIG, &cfg_bytes)]);
         Ok(StaticModel { tokenizer, table, dim, weights, mapping, unk, config, sha256 })
     }
 
@@ -348,7 +349,7 @@ impl StaticModel {
 /// The identity [`StaticModel::sha256`] of a folder, without loading the table.
 pub(crate) fn folder_identity(dir: &Path) -> Result<String, StaticError> {
     let (st, tok, cfg) = (read(dir, SAFETENSORS)?, read(dir, TOKENIZER)?, read(dir, CONFIG)?);
-    Ok(identity(&[(SAFETENSORS, &st), (TOKENIZER, &tok), (CONFIG, &cfg)]))
+    Ok(files_identity(&[(SAFETENSORS, &st), (TOKENIZER, &tok), (CONFIG, &cfg)]))
 }
 
 fn prefix_chars(s: &str, max: usize) -> &str {

@@ -1,0 +1,74 @@
+//! Why an index folder cannot be written or used; each message says what to do.
+
+use std::path::PathBuf;
+
+use crate::embed::ModelInfo;
+use crate::table::TableError;
+
+/// Why an index folder cannot be written or used; each says what to do.
+#[allow(missing_docs)] // each variant's message is its documentation
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("{dir} is not a knnpref index (no manifest.json); build one with `knnpref index`")]
+    NoManifest { dir: PathBuf },
+    #[error("{path} is corrupt or incomplete; rebuild the index with `knnpref index`")]
+    BadManifest {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(
+        "{path} has no `format_version` (not written by knnpref, or damaged); \
+         rebuild the index with `knnpref index`"
+    )]
+    NoFormatVersion { path: PathBuf },
+    #[error(
+        "{dir} was written by an older knnpref (index format {found}; this one reads format {reads}); \
+         rebuild it with `knnpref index`"
+    )]
+    OlderFormat { dir: PathBuf, found: u64, reads: u32 },
+    #[error(
+        "{dir} was written by index format {found}, newer than this knnpref understands ({reads}); \
+         upgrade knnpref or rebuild the index"
+    )]
+    NewerFormat { dir: PathBuf, found: u64, reads: u32 },
+    #[error("{path} {why}; the index is incomplete or was edited: rebuild it with `knnpref index`")]
+    ManifestFiles { path: PathBuf, why: String },
+    #[error(
+        "{dir} was built with {} model {} (sha256 {}), but the model given is the {} model {} (sha256 {}) \
+         (the sha256 covers every file that shapes the vectors: weights, tokenizer and configs); \
+         pass --model with the model it was built with, or rebuild the index",
+        built.kind.name(), built.id, built.sha256, given.kind.name(), given.id, given.sha256
+    )]
+    ModelMismatch { dir: PathBuf, built: Box<ModelInfo>, given: Box<ModelInfo> },
+    #[error(
+        "{path} does not match the checksum in manifest.json (truncated or modified?); \
+         rebuild the index with `knnpref index`"
+    )]
+    Checksum { path: PathBuf },
+    #[error("{path} is listed in manifest.json but missing; rebuild the index with `knnpref index`")]
+    DataMissing { path: PathBuf },
+    #[error("{path}: expected {expected} rows of dimension {dim}, found {found} values")]
+    Shape { path: PathBuf, expected: usize, dim: usize, found: usize },
+    #[error("{dir} exists and is not a knnpref index; refusing to replace it")]
+    NotAnIndex { dir: PathBuf },
+    #[error(
+        "internal error: {what} holds a non-finite number ({at}); nothing was written to {dir}. \
+         Please report this"
+    )]
+    NonFinite { dir: PathBuf, what: &'static str, at: String },
+    #[error("index folder {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Table(#[from] TableError),
+    #[error("{path}: invalid head file")]
+    BadHead {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
