@@ -42,6 +42,8 @@ fn folder(n: usize, salt: f32) -> IndexFolder {
             weights: vec![salt as f64, 0.0, -1.0],
             bias: [0.0; 3],
         },
+        boosted: None,
+        linear_weight: 1.0,
         temperature: Temperature { t: 1.0 },
         prior: [0.4, 0.4, 0.2],
         cv_log_loss: 1.0,

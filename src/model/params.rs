@@ -107,8 +107,9 @@ pub struct ModelState {
     pub head_params: HeadParams,
     /// The head fitted on every training row.
     pub head: FittedHead,
-    /// The boosted head fitted on every training row, when the blend uses it.
-    #[serde(default)]
+    /// The boosted head fitted on every training row, when the blend uses it
+    /// (left out of the file when not: head.json holds no `null`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boosted: Option<FittedBoosted>,
     /// Weight of the linear head in the blend (1: the linear head alone).
     #[serde(default = "one")]
