@@ -8,7 +8,13 @@
 #                                                        else `cargo build --release` makes it)
 # Idempotent: a second run verifies the sha256 of each installed file and does nothing else.
 # Needs python3 with venv and pip, and access to PyPI the first time.
+# `scripts/setup.sh --gpu` also provisions the GPU runtime for --device cuda|auto (scripts/setup_gpu.sh).
 set -euo pipefail
+case "${1:-}" in
+  "") gpu=0 ;;
+  --gpu) gpu=1 ;;
+  *) printf 'usage: scripts/setup.sh [--gpu]\n' >&2; exit 2 ;;
+esac
 
 KNNPREF_HOME="${KNNPREF_HOME:-$HOME/.cache/knnpref}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -143,3 +149,4 @@ if [ "$(tail -n +2 "$stamp")" != "$(static_sums 2>/dev/null)" ]; then
 fi
 
 say "ready: $KNNPREF_HOME (runtime $ORT_VERSION, models all-MiniLM-L6-v2, all-MiniLM-L6-v2-int8 and all-MiniLM-L6-v2-static)"
+if [ "$gpu" = 1 ]; then KNNPREF_HOME="$KNNPREF_HOME" bash "$here/setup_gpu.sh"; fi

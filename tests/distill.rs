@@ -73,21 +73,3 @@ fn refuses_to_replace_a_folder_that_is_not_a_static_model() {
     assert!(err.contains("not a static model folder"), "{err}");
     assert!(dir.path().join("precious.txt").is_file());
 }
-
-#[test]
-fn device_cuda_is_refused_with_a_clear_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let train = train_subset(dir.path(), "t.csv", 0..20);
-    let (code, err) = run_err(&[
-        "index",
-        "--train",
-        train.to_str().unwrap(),
-        "--out",
-        dir.path().join("i").to_str().unwrap(),
-        "--device",
-        "cuda",
-    ]);
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("cuda") && err.contains("--device cpu"), "{err}");
-    assert!(!dir.path().join("i").exists());
-}

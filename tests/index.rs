@@ -227,3 +227,48 @@ fn max_tokens_outside_the_model_range_is_refused() {
     assert!(err.contains("--max-tokens 4096 is outside 8..=512"), "{err}");
     assert!(!out.exists());
 }
+
+/// Where this machine has no GPU runtime (no `scripts/setup.sh --gpu`):
+/// `--device cuda` exits 1 naming the runtime and what to run, a static
+/// model refuses CUDA, and `--device auto` embeds on the CPU with a note,
+/// writing the same index as `--device cpu`.
+#[test]
+fn device_cuda_is_refused_without_a_gpu_runtime_and_auto_falls_back_to_the_cpu() {
+    let home = std::env::var_os("KNNPREF_HOME").map(std::path::PathBuf::from).unwrap_or_else(|| {
+        std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache").join("knnpref")
+    });
+    if home.join("lib-gpu").exists() {
+        eprintln!("skipped: a GPU runtime is provisioned here");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let train = train_subset(dir.path(), "t.csv", 0..40);
+    let out = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let index = |name: &str, extra: &[&str]| {
+        let mut args = vec!["index", "--train", train.to_str().unwrap(), "--folds", "3"];
+        let o = out(name);
+        args.extend(["--out", o.as_str()]);
+        args.extend(extra);
+        // Not --quiet: the fallback note is one of the things checked.
+        std::process::Command::new(env!("CARGO_BIN_EXE_knnpref")).args(&args).output().unwrap()
+    };
+    let cuda = index("cuda", &["--device", "cuda"]);
+    let err = String::from_utf8_lossy(&cuda.stderr);
+    assert_eq!(cuda.status.code(), Some(1), "{err}");
+    assert!(err.contains("no CUDA execution provider") && err.contains("scripts/setup.sh --gpu"), "{err}");
+    assert!(err.contains("--device cpu") && !dir.path().join("cuda").exists(), "{err}");
+    let on_static = index("static", &["--static", "--device", "cuda"]);
+    let err = String::from_utf8_lossy(&on_static.stderr);
+    assert_eq!(on_static.status.code(), Some(1), "{err}");
+    assert!(err.contains("is a static model") && err.contains("--device cpu"), "{err}");
+    let auto = index("auto", &["--device", "auto"]);
+    let err = String::from_utf8_lossy(&auto.stderr);
+    assert!(auto.status.success(), "{err}");
+    assert_eq!(err.matches("note: --device auto").count(), 1, "{err}");
+    assert!(err.contains("embedding on the CPU"), "{err}");
+    let cpu = index("cpu", &["--device", "cpu"]);
+    assert!(cpu.status.success());
+    assert!(!String::from_utf8_lossy(&cpu.stderr).contains("note: --device"));
+    let manifest = |name: &str| std::fs::read(dir.path().join(name).join("manifest.json")).unwrap();
+    assert_eq!(manifest("auto"), manifest("cpu"));
+}

@@ -301,8 +301,11 @@ impl From<RankArg> for knnpref::pipeline::Rank {
 pub enum DeviceArg {
     /// ONNX Runtime on the CPU.
     Cpu,
-    /// ONNX Runtime's CUDA provider (not in this build).
+    /// ONNX Runtime's CUDA provider (needs `scripts/setup.sh --gpu` and a CUDA 13 GPU); refused
+    /// with what is missing otherwise.
     Cuda,
+    /// CUDA when the runtime offers it, else the CPU with a note.
+    Auto,
 }
 
 impl From<DeviceArg> for Device {
@@ -310,6 +313,7 @@ impl From<DeviceArg> for Device {
         match d {
             DeviceArg::Cpu => Device::Cpu,
             DeviceArg::Cuda => Device::Cuda,
+            DeviceArg::Auto => Device::Auto,
         }
     }
 }

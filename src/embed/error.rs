@@ -56,8 +56,16 @@ pub enum EmbedError {
     MaxTokens { given: usize, limit: usize, dir: PathBuf },
     #[error("model {dir} outputs {output}-dimensional vectors but its config.json says hidden_size {config}; knnpref takes mean-pooled models without a projection head")]
     Dimension { dir: PathBuf, config: usize, output: usize },
-    #[error("execution provider `{0}` is not available in this build; use --device cpu")]
-    DeviceUnavailable(&'static str),
+    #[error("--device {device}: the ONNX Runtime at {runtime} has no {provider}; {hint}")]
+    DeviceUnavailable { device: &'static str, provider: &'static str, runtime: PathBuf, hint: &'static str },
+    #[error("--device cuda: {dir} is a static model, a token table pooled on the CPU without ONNX Runtime; use --device cpu or auto")]
+    StaticOnCuda { dir: PathBuf },
+    #[error("--device cuda: ONNX Runtime could not start the CUDA execution provider for model {dir} (is a CUDA 13 GPU and driver present, and were `scripts/setup.sh --gpu`'s libraries installed?); use --device cpu or auto")]
+    CudaStart {
+        dir: PathBuf,
+        #[source]
+        source: fastembed::Error,
+    },
     #[error(transparent)]
     Cache(#[from] CacheError),
     #[error(transparent)]

@@ -4,6 +4,7 @@
 use fastembed::{InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
 
 use super::model_files::{hidden_size, max_tokens, model_id, position_limit, read, transformer_identity};
+use super::runtime::{environment_for, runtime_library_for};
 use super::static_model::StaticModel;
 use super::{
     environment, knnpref_home, Cache, Device, EmbedConfig, EmbedError, EmbedStats, Embedder, ModelInfo,
@@ -18,10 +19,10 @@ impl Embedder {
     /// cache; ONNX Runtime sessions start only when something must be embedded.
     pub fn open(cfg: &EmbedConfig) -> Result<Embedder, EmbedError> {
         let dir = &cfg.model_dir;
-        if cfg.device == Device::Cuda {
-            return Err(EmbedError::DeviceUnavailable("cuda"));
-        }
         if ModelKind::of(dir) == ModelKind::Static {
+            if cfg.device == Device::Cuda {
+                return Err(EmbedError::StaticOnCuda { dir: dir.clone() });
+            }
             return Self::open_static(cfg);
         }
         let sha256 = transformer_identity(dir)?;
@@ -40,8 +41,10 @@ impl Embedder {
             Some(given) => given,
             None => max_tokens(dir).min(limit),
         };
-        // Load the runtime now, so that a missing library is reported before any work.
-        environment()?;
+        // Load the runtime now, so that a missing library or provider is
+        // reported before any work.
+        environment_for(cfg.device)?;
+        let device = resolve_device(cfg.device, cfg.progress)?;
         let mut tokenizer = tokenizers::Tokenizer::from_bytes(&tok_bytes)
             .map_err(|source| EmbedError::Tokenizer { path: dir.join("tokenizer.json"), source })?;
         tokenizer.with_padding(None);
@@ -61,6 +64,9 @@ impl Embedder {
                 dir: dir.clone(),
                 files,
                 threads: cfg.threads.max(1),
+                cuda: device == Device::Cuda,
+                fallback: cfg.device == Device::Auto,
+                notes: cfg.progress,
                 sessions: cfg.sessions.clamp(1, cfg.threads.max(1)),
             }),
             table: None,
@@ -86,7 +92,7 @@ impl Embedder {
     /// texts are all cached never pays for them. The first session's output
     /// width is checked against the dimension the cache and manifest use.
     pub(super) fn start_sessions(&mut self) -> Result<(), EmbedError> {
-        let Some(plan) = self.plan.as_ref().filter(|_| self.sessions.is_empty()) else {
+        let Some(plan) = self.plan.as_mut().filter(|_| self.sessions.is_empty()) else {
             return Ok(());
         };
         let onnx = read(&plan.dir, "model.onnx")?;
@@ -96,14 +102,33 @@ impl Embedder {
             let threads = (plan.threads + plan.sessions - 1 - s) / plan.sessions;
             let user_model =
                 UserDefinedEmbeddingModel::new(onnx.clone(), plan.files.clone()).with_pooling(Pooling::Mean);
-            let options = InitOptionsUserDefined::new()
-                .with_environment(env.clone())
-                .with_max_length(self.info.max_tokens)
-                .with_intra_threads(threads);
-            self.sessions.push(
-                TextEmbedding::try_new_from_user_defined(user_model, options)
-                    .map_err(|source| EmbedError::Session { dir: plan.dir.clone(), source })?,
-            );
+            let options = |cuda: bool| {
+                let o = InitOptionsUserDefined::new()
+                    .with_environment(env.clone())
+                    .with_max_length(self.info.max_tokens)
+                    .with_intra_threads(threads);
+                match cuda {
+                    true => {
+                        o.with_execution_providers(vec![ort::ep::CUDA::default().build().error_on_failure()])
+                    }
+                    false => o,
+                }
+            };
+            let session = match TextEmbedding::try_new_from_user_defined(user_model.clone(), options(plan.cuda)) {
+                Err(source) if plan.cuda && !plan.fallback => {
+                    return Err(EmbedError::CudaStart { dir: plan.dir.clone(), source })
+                }
+                Err(source) if plan.cuda => {
+                    if plan.notes {
+                        eprintln!("note: --device auto: the CUDA provider did not start ({source}); embedding on the CPU");
+                    }
+                    plan.cuda = false;
+                    TextEmbedding::try_new_from_user_defined(user_model, options(false))
+                }
+                other => other,
+            }
+            .map_err(|source| EmbedError::Session { dir: plan.dir.clone(), source })?;
+            self.sessions.push(session);
         }
         let probe =
             self.sessions[0].embed(["dimension probe"], None).map_err(|source| EmbedError::Run { source })?;
@@ -146,5 +171,38 @@ impl Embedder {
             progress: cfg.progress,
             stats: EmbedStats::default(),
         })
+    }
+}
+
+/// What to tell a user whose runtime lacks the CUDA provider.
+const GPU_HINT: &str = "run scripts/setup.sh --gpu (the GPU build of ONNX Runtime and its CUDA 13 libraries), or use --device cpu";
+
+/// The device sessions will use. `Cuda` needs the loaded runtime to offer
+/// the CUDA provider; `Auto` takes it when offered, else the CPU, saying so
+/// on stderr unless `notes` is off.
+fn resolve_device(asked: Device, notes: bool) -> Result<Device, EmbedError> {
+    use ort::ep::ExecutionProvider;
+    if asked == Device::Cpu {
+        return Ok(Device::Cpu);
+    }
+    // An error asking the runtime counts as "not offered".
+    let offered = ort::ep::CUDA::is_available().unwrap_or(false);
+    match (asked, offered) {
+        (_, true) => Ok(Device::Cuda),
+        (Device::Cuda, false) => Err(EmbedError::DeviceUnavailable {
+            device: "cuda",
+            provider: "CUDA execution provider",
+            runtime: runtime_library_for(Device::Cuda),
+            hint: GPU_HINT,
+        }),
+        _ => {
+            if notes {
+                eprintln!(
+                    "note: --device auto: the ONNX Runtime at {} has no CUDA execution provider; embedding on the CPU",
+                    runtime_library_for(Device::Auto).display()
+                );
+            }
+            Ok(Device::Cpu)
+        }
     }
 }

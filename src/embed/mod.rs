@@ -45,15 +45,17 @@ pub const DEFAULT_SESSIONS: usize = 2;
 /// Texts per batch chosen by `benches/throughput.rs` on 2 cores.
 pub const DEFAULT_BATCH_SIZE: usize = 4;
 
-/// Where inference runs. Only the CPU provider is built today; the choice is
-/// kept explicit so that a CUDA build can add itself here.
+/// Where inference runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Device {
     /// ONNX Runtime's CPU provider.
     #[default]
     Cpu,
-    /// ONNX Runtime's CUDA provider (not in this build: refused with a message).
+    /// ONNX Runtime's CUDA provider: needs the GPU runtime of
+    /// `scripts/setup.sh --gpu` and a working CUDA device; refused otherwise.
     Cuda,
+    /// CUDA when the runtime offers it, else the CPU (with a note on stderr).
+    Auto,
 }
 
 /// How to embed.
@@ -86,6 +88,13 @@ struct SessionPlan {
     files: TokenizerFiles,
     threads: usize,
     sessions: usize,
+    /// Register ONNX Runtime's CUDA provider (failing if it cannot start).
+    cuda: bool,
+    /// `--device auto`: if the CUDA provider fails to start, use the CPU
+    /// (with a note, when `notes`) instead of failing.
+    fallback: bool,
+    /// Print notes on stderr.
+    notes: bool,
 }
 
 /// A loaded model with its tokenizer and cache: a transformer whose ONNX

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use super::error::EmbedError;
+use super::Device;
 
 /// The ONNX Runtime version whose shared library knnpref loads.
 pub const ORT_VERSION: &str = "1.31.1";
@@ -48,15 +49,43 @@ pub fn runtime_library() -> PathBuf {
     knnpref_home().join("lib").join(format!("libonnxruntime.so.{ORT_VERSION}"))
 }
 
+/// Where `scripts/setup.sh --gpu` puts the GPU build of ONNX Runtime (with
+/// its CUDA provider libraries) and, under `cuda/`, the CUDA and cuDNN
+/// libraries from PyPI.
+pub fn gpu_runtime_dir() -> PathBuf {
+    knnpref_home().join("lib-gpu")
+}
+
+/// The library to load for `device`: for CUDA or auto, the GPU build when
+/// it is provisioned (it runs the CPU provider too); else [`runtime_library`].
+/// `ORT_DYLIB_PATH` always wins.
+pub(crate) fn runtime_library_for(device: Device) -> PathBuf {
+    let gpu = gpu_runtime_dir().join(format!("libonnxruntime.so.{ORT_VERSION}"));
+    let env_set = std::env::var_os("ORT_DYLIB_PATH").is_some_and(|p| !p.is_empty());
+    if device != Device::Cpu && !env_set && gpu.is_file() {
+        return gpu;
+    }
+    runtime_library()
+}
+
 static ENVIRONMENT: OnceLock<ort::environment::Environment> = OnceLock::new();
 
 /// The process's ONNX Runtime environment, loading the library on first use
 /// (shared by knnpref's sessions and by benches that run ONNX Runtime raw).
 pub fn environment() -> Result<ort::environment::Environment, EmbedError> {
+    environment_for(Device::Cpu)
+}
+
+/// [`environment`], loading the library chosen for `device` on first use
+/// (one library per process: the first call decides).
+pub(crate) fn environment_for(device: Device) -> Result<ort::environment::Environment, EmbedError> {
     if let Some(env) = ENVIRONMENT.get() {
         return Ok(env.clone());
     }
-    let path = runtime_library();
+    if device != Device::Cpu {
+        preload_cuda();
+    }
+    let path = runtime_library_for(device);
     if !path.is_file() {
         return Err(EmbedError::RuntimeMissing { path, hint: SETUP_HINT });
     }
@@ -70,4 +99,15 @@ pub fn environment() -> Result<ort::environment::Environment, EmbedError> {
     })?;
     let env = builder.with_name("knnpref").build().map_err(load_err)?;
     Ok(ENVIRONMENT.get_or_init(|| env).clone())
+}
+
+/// Load the CUDA and cuDNN libraries that `scripts/setup.sh --gpu` put in
+/// `lib-gpu/cuda`, so that the CUDA provider finds them without
+/// `LD_LIBRARY_PATH`. Missing ones are left to the system's search path
+/// (a CUDA install of its own); the provider then says what it lacks.
+fn preload_cuda() {
+    let dir = gpu_runtime_dir().join("cuda");
+    if dir.is_dir() {
+        let _ = ort::ep::cuda::preload_dylibs(Some(&dir), Some(&dir));
+    }
 }
