@@ -82,7 +82,7 @@ pub(crate) fn write_atomic(
     let mut tmp = tempfile::NamedTempFile::new_in(parent_of(path))?;
     let _pending = Pending::register(tmp.path());
     {
-        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+        let mut w = std::io::BufWriter::new(sink(tmp.as_file_mut())?);
         fill(&mut w)?;
         w.flush()?;
     }
@@ -137,6 +137,16 @@ fn pause_for_tests() {
     {
         std::thread::sleep(std::time::Duration::from_secs_f64(secs));
     }
+}
+
+/// Where a temporary file's bytes go: the file itself, or with the test hook
+/// `KNNPREF_TEST_FULL_DISK` set, `/dev/full`, whose every write fails with
+/// "no space left on device" as a full disk's would.
+fn sink(file: &mut std::fs::File) -> std::io::Result<Box<dyn Write + '_>> {
+    if std::env::var_os("KNNPREF_TEST_FULL_DISK").is_some() {
+        return Ok(Box::new(std::fs::OpenOptions::new().write(true).open("/dev/full")?));
+    }
+    Ok(Box::new(file))
 }
 
 /// sha256 of a byte slice as lowercase hex.

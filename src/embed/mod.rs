@@ -33,8 +33,8 @@ pub use error::EmbedError;
 pub use fit::fit_turns;
 pub use model_files::{model_info, ModelInfo, ModelKind, STATIC_MAX_TOKENS};
 pub use runtime::{
-    default_model_dir, environment, knnpref_home, runtime_library, static_model_dir, DEFAULT_MODEL,
-    ORT_VERSION, QUANTIZED_MODEL, STATIC_MODEL,
+    cache_dir, default_model_dir, environment, knnpref_home, runtime_library, static_model_dir,
+    DEFAULT_MODEL, ORT_VERSION, QUANTIZED_MODEL, STATIC_MODEL,
 };
 pub use stats::{thousands, EmbedStats};
 
@@ -72,7 +72,7 @@ pub struct EmbedConfig {
     pub max_tokens: Option<usize>,
     /// Execution provider.
     pub device: Device,
-    /// Read and write the embedding cache in `$KNNPREF_HOME/cache`.
+    /// Read and write the embedding cache in [`cache_dir`].
     pub use_cache: bool,
     /// Show a progress bar on stderr.
     pub progress: bool,
