@@ -19,7 +19,19 @@ fn oof() -> &'static PathBuf {
         let train = b.train.to_str().unwrap();
         run_ok_in(
             &b.cache,
-            &["evaluate", "--train", train, "--folds", "3", "--seed", "3", "--oof", oof.to_str().unwrap()],
+            &[
+                "evaluate",
+                "--train",
+                train,
+                "--folds",
+                "3",
+                "--seed",
+                "3",
+                "--max-tokens",
+                FIXTURE_TOKENS,
+                "--oof",
+                oof.to_str().unwrap(),
+            ],
         );
         oof
     })

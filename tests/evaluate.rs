@@ -27,6 +27,9 @@ fn evaluate_into(
         "--report",
         rep.to_str().unwrap(),
         "--json",
+        // This test's cache starts empty: a short budget keeps cold runs cheap.
+        "--max-tokens",
+        "64",
     ];
     args.extend_from_slice(extra);
     serde_json::from_str(&run_ok(&args)).unwrap()

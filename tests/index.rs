@@ -36,7 +36,7 @@ fn same_seed_gives_identical_files() {
     for (name, no_cache) in [("idx-warm", false), ("idx-no-cache", true)] {
         let again = b.dir.path().join(name);
         let mut args = vec!["index", "--train", b.train.to_str().unwrap(), "--out", again.to_str().unwrap()];
-        args.extend(["--seed", "3"]);
+        args.extend(["--seed", "3", "--max-tokens", FIXTURE_TOKENS]);
         if no_cache {
             args.push("--no-cache");
         }
