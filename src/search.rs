@@ -3,9 +3,11 @@
 //! It sits below everything that looks neighbours up (the neighbour features,
 //! the model, `similar`), and knows nothing of battles: rows are just rows.
 //!
-//! Exact search is one matrix product per block of queries (SIMD GEMM) and
-//! is faster than building and searching an HNSW graph below about 200k
-//! vectors; `Search::Auto` picks it below that size.
+//! Exact search is one matrix product per block of queries (SIMD GEMM);
+//! HNSW pays for building its graph only when enough queries follow.
+//! `Search::Auto` weighs both: the collection's size and how many queries
+//! the caller will make (see [`Search::uses_hnsw`]), so a handful of
+//! queries (`similar`) is always answered exactly.
 //! HNSW points are inserted one by one in row order, and hnsw_rs draws levels
 //! from a fixed internal seed, so the graph is the same on every build.
 
@@ -34,7 +36,8 @@ impl Default for HnswParams {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Search {
-    /// Exact below [`EXACT_BELOW`] vectors, HNSW above.
+    /// Exact unless the collection and the queries are both large (see
+    /// [`Search::uses_hnsw`]).
     #[default]
     Auto,
     /// Dot product against every vector.
@@ -43,12 +46,33 @@ pub enum Search {
     Hnsw,
 }
 
-/// Collections smaller than this are searched exactly under `Search::Auto`.
-/// Measured by `benches/ann.rs` with as many queries as rows (as
-/// cross-fitting does): exact 5.8 s vs HNSW build + search 46 s at 20k
-/// vectors, 43 s vs 145 s at 60k. Exact grows as N², HNSW as N log N, so
-/// they cross near 220k.
+/// With as many queries as vectors (as cross-fitting does), collections
+/// smaller than this are searched exactly under `Search::Auto`.
+/// Extrapolated, not measured at this size: `benches/ann.rs` measured exact
+/// 5.8 s vs HNSW build + search 46 s at 20k vectors and 43 s vs 145 s at 60k.
+/// Exact costs about 1.2e-8 s per query and vector (q·n), HNSW about 1.2 ms
+/// per vector inserted or query searched (n + q) at these sizes, so with
+/// q = n they cross near 2·(1.2e-3 / 1.2e-8) = 200k.
 pub const EXACT_BELOW: usize = 200_000;
+
+impl Search {
+    /// Whether a collection of `vectors` searched by `queries` queries goes
+    /// through an HNSW graph. `Auto` follows the cost model of
+    /// [`EXACT_BELOW`]: HNSW when q·n·a > (n + q)·b, i.e. when the harmonic
+    /// mean 2qn / (n + q) of the two counts reaches `EXACT_BELOW`. With
+    /// q = n that is n ≥ 200k; fewer than 100k queries never build a graph,
+    /// whatever the size (the harmonic mean is below 2q).
+    pub fn uses_hnsw(self, vectors: usize, queries: usize) -> bool {
+        match self {
+            Search::Exact => false,
+            Search::Hnsw => true,
+            Search::Auto => {
+                let (n, q) = (vectors as u128, queries as u128);
+                n > 0 && q > 0 && 2 * q * n >= EXACT_BELOW as u128 * (n + q)
+            }
+        }
+    }
+}
 
 /// One neighbour: the row in the collection and its cosine similarity.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -68,15 +92,17 @@ pub struct VectorIndex {
 }
 
 impl VectorIndex {
-    /// Index row-major unit vectors of dimension `dim`.
-    pub fn build(data: Vec<f32>, dim: usize, search: Search, params: HnswParams) -> VectorIndex {
+    /// Index row-major unit vectors of dimension `dim`, for about `queries`
+    /// queries (which `Search::Auto` weighs against the graph's cost).
+    pub fn build(
+        data: Vec<f32>,
+        dim: usize,
+        search: Search,
+        params: HnswParams,
+        queries: usize,
+    ) -> VectorIndex {
         let n = data.len().checked_div(dim).unwrap_or(0);
-        let use_hnsw = match search {
-            Search::Exact => false,
-            Search::Hnsw => true,
-            Search::Auto => n >= EXACT_BELOW,
-        };
-        let hnsw = use_hnsw.then(|| {
+        let hnsw = search.uses_hnsw(n, queries).then(|| {
             let layers = 16.min((n.max(2) as f64).ln().ceil() as usize).max(1);
             let h = Hnsw::new(params.m, n.max(1), layers, params.ef_construction, DistDot);
             for (row, v) in data.chunks_exact(dim).enumerate() {
@@ -194,7 +220,7 @@ mod tests {
     #[test]
     fn exact_finds_itself_first() {
         let data = crate::rand::unit_vectors(200, 16, 1);
-        let idx = VectorIndex::build(data.clone(), 16, Search::Exact, HnswParams::default());
+        let idx = VectorIndex::build(data.clone(), 16, Search::Exact, HnswParams::default(), 1);
         for row in [0, 57, 199] {
             let hits = idx.search(&data[row * 16..(row + 1) * 16], 5);
             assert_eq!(hits[0].row, row);
@@ -208,7 +234,7 @@ mod tests {
         let dim = 24;
         let data = crate::rand::unit_vectors(500, dim, 4);
         let queries = crate::rand::unit_vectors(130, dim, 5);
-        let idx = VectorIndex::build(data.clone(), dim, Search::Exact, HnswParams::default());
+        let idx = VectorIndex::build(data.clone(), dim, Search::Exact, HnswParams::default(), 1);
         let many = idx.search_many(&queries, 7);
         assert_eq!(many.len(), 130);
         for (q, hits) in queries.chunks_exact(dim).zip(&many) {
@@ -227,7 +253,7 @@ mod tests {
         let dim = 32;
         let data = crate::rand::unit_vectors(3000, dim, 7);
         let queries = crate::rand::unit_vectors(100, dim, 8);
-        let idx = VectorIndex::build(data, dim, Search::Hnsw, HnswParams::default());
+        let idx = VectorIndex::build(data, dim, Search::Hnsw, HnswParams::default(), 1);
         assert!(idx.is_hnsw());
         let k = 10;
         let mut found = 0;
@@ -240,11 +266,32 @@ mod tests {
     }
 
     #[test]
+    fn auto_builds_a_graph_only_for_many_queries_over_many_vectors() {
+        let auto = |n, q| Search::Auto.uses_hnsw(n, q);
+        // As many queries as vectors (cross-fitting): the size threshold.
+        assert!(!auto(EXACT_BELOW - 1, EXACT_BELOW - 1));
+        assert!(auto(EXACT_BELOW, EXACT_BELOW));
+        // A handful of queries (`similar`, a small `predict`) never builds one.
+        for n in [1_000, EXACT_BELOW, 10_000_000, usize::MAX / 4] {
+            assert!(!auto(n, 1) && !auto(n, 10) && !auto(n, 5_000), "{n} vectors");
+        }
+        assert!(!auto(0, 0) && !auto(1_000_000, 0));
+        // Many queries over a large collection do.
+        assert!(auto(1_000_000, 150_000));
+        assert!(!auto(1_000_000, 100_000), "below the harmonic-mean threshold");
+        // Forced choices ignore the counts.
+        assert!(Search::Hnsw.uses_hnsw(10, 1) && !Search::Exact.uses_hnsw(10_000_000, 10_000_000));
+        let data = crate::rand::unit_vectors(50, 8, 2);
+        assert!(!VectorIndex::build(data.clone(), 8, Search::Auto, HnswParams::default(), 50).is_hnsw());
+        assert!(VectorIndex::build(data, 8, Search::Hnsw, HnswParams::default(), 1).is_hnsw());
+    }
+
+    #[test]
     fn hnsw_build_is_deterministic() {
         let dim = 16;
         let data = crate::rand::unit_vectors(1500, dim, 3);
-        let a = VectorIndex::build(data.clone(), dim, Search::Hnsw, HnswParams::default());
-        let b = VectorIndex::build(data.clone(), dim, Search::Hnsw, HnswParams::default());
+        let a = VectorIndex::build(data.clone(), dim, Search::Hnsw, HnswParams::default(), 1);
+        let b = VectorIndex::build(data.clone(), dim, Search::Hnsw, HnswParams::default(), 1);
         for q in data.chunks_exact(dim).take(50) {
             assert_eq!(a.search(q, 8), b.search(q, 8));
         }

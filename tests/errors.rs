@@ -17,17 +17,22 @@ fn oof() -> &'static PathBuf {
         let b = shared_index();
         let oof = b.dir.path().join("oof-errors.csv");
         let train = b.train.to_str().unwrap();
-        run_ok(&[
-            "evaluate",
-            "--train",
-            train,
-            "--folds",
-            "3",
-            "--seed",
-            "3",
-            "--oof",
-            oof.to_str().unwrap(),
-        ]);
+        run_ok_in(
+            &b.cache,
+            &[
+                "evaluate",
+                "--train",
+                train,
+                "--folds",
+                "3",
+                "--seed",
+                "3",
+                "--max-tokens",
+                FIXTURE_TOKENS,
+                "--oof",
+                oof.to_str().unwrap(),
+            ],
+        );
         oof
     })
 }

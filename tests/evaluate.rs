@@ -4,10 +4,15 @@ mod common;
 
 use common::*;
 
-fn evaluate_into(dir: &std::path::Path, train: &std::path::Path, tag: &str) -> serde_json::Value {
+fn evaluate_into(
+    dir: &std::path::Path,
+    train: &std::path::Path,
+    tag: &str,
+    extra: &[&str],
+) -> serde_json::Value {
     let oof = dir.join(format!("oof-{tag}.csv"));
     let rep = dir.join(format!("rep-{tag}"));
-    let out = run_ok(&[
+    let mut args = vec![
         "evaluate",
         "--train",
         train.to_str().unwrap(),
@@ -22,15 +27,20 @@ fn evaluate_into(dir: &std::path::Path, train: &std::path::Path, tag: &str) -> s
         "--report",
         rep.to_str().unwrap(),
         "--json",
-    ]);
-    serde_json::from_str(&out).unwrap()
+        // This test's cache starts empty: a short budget keeps cold runs cheap.
+        "--max-tokens",
+        "64",
+    ];
+    args.extend_from_slice(extra);
+    serde_json::from_str(&run_ok(&args)).unwrap()
 }
 
 #[test]
 fn reports_models_segments_and_recomputable_oof_deterministically() {
     let dir = tempfile::tempdir().unwrap();
     let train = train_subset(dir.path(), "t.csv", 0..240);
-    let v = evaluate_into(dir.path(), &train, "a");
+    // This test's cache starts empty: "a" embeds everything and fills it.
+    let v = evaluate_into(dir.path(), &train, "a", &[]);
     let models = v["models"].as_array().unwrap();
     let names: Vec<&str> = models.iter().map(|m| m["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["prior", "length-only", "text-only", "text-boosted", "no-knn", "knnpref"]);
@@ -72,16 +82,21 @@ fn reports_models_segments_and_recomputable_oof_deterministically() {
     assert!(!html.contains("<script") && !html.contains("https://"), "self-contained");
     assert!(html.contains("knnpref") && html.contains("text-only") && html.contains("length-only"));
 
-    // Same inputs and seed: byte-identical metrics, report and OOF files.
-    evaluate_into(dir.path(), &train, "b");
-    for file in ["metrics.json", "report.html"] {
-        assert_eq!(
-            std::fs::read(dir.path().join("rep-a").join(file)).unwrap(),
-            std::fs::read(dir.path().join("rep-b").join(file)).unwrap(),
-            "{file} differs between identical runs"
-        );
+    // Same inputs and seed: byte-identical metrics, report and OOF files,
+    // from the warm cache ("b") and with no cache at all ("c").
+    evaluate_into(dir.path(), &train, "b", &[]);
+    evaluate_into(dir.path(), &train, "c", &["--no-cache"]);
+    for tag in ["b", "c"] {
+        for file in ["metrics.json", "report.html"] {
+            assert_eq!(
+                std::fs::read(dir.path().join("rep-a").join(file)).unwrap(),
+                std::fs::read(dir.path().join(format!("rep-{tag}")).join(file)).unwrap(),
+                "{file} differs between identical runs (run {tag})"
+            );
+        }
+        let other = dir.path().join(format!("oof-{tag}.csv"));
+        assert_eq!(std::fs::read(&oof).unwrap(), std::fs::read(other).unwrap(), "run {tag}");
     }
-    assert_eq!(std::fs::read(&oof).unwrap(), std::fs::read(dir.path().join("oof-b.csv")).unwrap());
 }
 
 #[test]
@@ -150,11 +165,13 @@ fn learning_curve_skips_sizes_it_cannot_fit_on_a_tiny_file() {
 
 /// knnpref on the whole shared sample (one 5-fold run): it must beat the
 /// class prior by at least 0.03 and lose at most 0.01 to the text-only model.
+/// With the static model: this test's cache starts empty, and embedding the
+/// whole sample with the transformer would take minutes.
 #[test]
 fn knnpref_beats_the_prior_and_keeps_up_with_text_only_on_the_sample() {
     let train = sample_train();
-    let out =
-        run_ok(&["evaluate", "--train", train.to_str().unwrap(), "--folds", "5", "--seed", "0", "--json"]);
+    let train = train.to_str().unwrap();
+    let out = run_ok(&["evaluate", "--train", train, "--folds", "5", "--seed", "0", "--static", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let loss = |name: &str| {
         let m = v["models"].as_array().unwrap().iter().find(|m| m["name"] == name).unwrap();

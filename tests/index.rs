@@ -33,18 +33,9 @@ fn writes_manifest_and_tables() {
 
 #[test]
 fn same_seed_gives_identical_files() {
+    // The shared index was built with an empty cache; build again from the
+    // cache it filled, and with no cache at all.
     let b = shared_index();
-    let again = b.dir.path().join("idx-again");
-    let out = run_ok(&[
-        "index",
-        "--train",
-        b.train.to_str().unwrap(),
-        "--out",
-        again.to_str().unwrap(),
-        "--seed",
-        "3",
-    ]);
-    assert!(out.contains("in-sample CV log loss") && out.contains("knnpref evaluate"), "{out}");
     let names = |dir: &std::path::Path| {
         let mut v: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
@@ -53,13 +44,23 @@ fn same_seed_gives_identical_files() {
         v.sort();
         v
     };
-    assert_eq!(names(&b.index), names(&again));
-    for f in names(&again) {
-        assert_eq!(
-            std::fs::read(b.index.join(&f)).unwrap(),
-            std::fs::read(again.join(&f)).unwrap(),
-            "{f} differs between two builds with the same seed"
-        );
+    for (name, no_cache) in [("idx-warm", false), ("idx-no-cache", true)] {
+        let again = b.dir.path().join(name);
+        let mut args = vec!["index", "--train", b.train.to_str().unwrap(), "--out", again.to_str().unwrap()];
+        args.extend(["--seed", "3", "--max-tokens", FIXTURE_TOKENS]);
+        if no_cache {
+            args.push("--no-cache");
+        }
+        let out = run_ok_in(&b.cache, &args);
+        assert!(out.contains("in-sample CV log loss") && out.contains("knnpref evaluate"), "{out}");
+        assert_eq!(names(&b.index), names(&again));
+        for f in names(&again) {
+            assert_eq!(
+                std::fs::read(b.index.join(&f)).unwrap(),
+                std::fs::read(again.join(&f)).unwrap(),
+                "{f} differs between two builds with the same seed ({name})"
+            );
+        }
     }
 }
 
@@ -177,8 +178,7 @@ fn max_tokens_is_recorded_used_by_predict_and_costs_are_reported() {
     let train = train_subset(dir.path(), "train.csv", 300..360);
     let index = dir.path().join("idx32");
     // Without --quiet, so that the embedding cost line is printed.
-    let out = assert_cmd::Command::cargo_bin("knnpref")
-        .unwrap()
+    let out = knnpref_loud()
         .args(["index", "--train", train.to_str().unwrap(), "--out", index.to_str().unwrap()])
         .args(["--max-tokens", "32", "--no-cache", "--batch-size", "8", "--sessions", "2"])
         .output()
@@ -250,7 +250,7 @@ fn device_cuda_is_refused_without_a_gpu_runtime_and_auto_falls_back_to_the_cpu()
         args.extend(["--out", o.as_str()]);
         args.extend(extra);
         // Not --quiet: the fallback note is one of the things checked.
-        std::process::Command::new(env!("CARGO_BIN_EXE_knnpref")).args(&args).output().unwrap()
+        knnpref_loud().args(&args).output().unwrap()
     };
     let cuda = index("cuda", &["--device", "cuda"]);
     let err = String::from_utf8_lossy(&cuda.stderr);
@@ -271,4 +271,53 @@ fn device_cuda_is_refused_without_a_gpu_runtime_and_auto_falls_back_to_the_cpu()
     assert!(!String::from_utf8_lossy(&cpu.stderr).contains("note: --device"));
     let manifest = |name: &str| std::fs::read(dir.path().join(name).join("manifest.json")).unwrap();
     assert_eq!(manifest("auto"), manifest("cpu"));
+}
+
+/// Two `index` runs started together on overlapping rows share one empty
+/// cache: both succeed, the cache holds one whole record per text, and a
+/// third run over all their rows embeds nothing.
+#[test]
+fn two_runs_at_once_share_the_cache_and_a_third_embeds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (first, second) = (train_subset(d, "a.csv", 500..540), train_subset(d, "b.csv", 520..560));
+    let spawn = |train: &std::path::Path, out: &str| {
+        knnpref_process()
+            .args([
+                "--quiet",
+                "index",
+                "--train",
+                train.to_str().unwrap(),
+                "--out",
+                d.join(out).to_str().unwrap(),
+            ])
+            .args(["--threads", "1", "--sessions", "1"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(&first, "idx-a"), spawn(&second, "idx-b"));
+    for (name, child) in [("first", a), ("second", b)] {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{name} run failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let all = train_subset(d, "all.csv", 500..560);
+    let out = knnpref_loud()
+        .args(["index", "--train", all.to_str().unwrap(), "--out", d.join("idx-all").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    // "embedding: N texts, T tokens in S s (R tokens/s), padding P%; C from the cache"
+    let line = err.lines().find(|l| l.starts_with("embedding: ")).unwrap_or_else(|| panic!("{err}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let number = |w: &str| w.replace(',', "").parse::<u64>().unwrap();
+    assert_eq!(number(words[1]), 0, "the warm run embedded texts: {line}");
+    let cached = number(words[words.len() - 4]);
+    assert!(cached > 100, "{line}");
+    let files: Vec<_> = std::fs::read_dir(test_cache()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "one cache file for the one model: {files:?}");
+    let record = 32 + 384 * 4;
+    assert_eq!(std::fs::metadata(&files[0]).unwrap().len(), cached * record, "one whole record per text");
 }

@@ -52,8 +52,7 @@ fn unknown_id_is_a_user_error() {
 #[test]
 fn closed_stdout_pipe_exits_quietly() {
     let b = shared_index();
-    let bin = assert_cmd::cargo::cargo_bin("knnpref");
-    let mut child = std::process::Command::new(bin)
+    let mut child = knnpref_process()
         .args(["similar", "--index", b.index.to_str().unwrap(), "--text", "hello there", "-n", "200"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

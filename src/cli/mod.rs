@@ -22,7 +22,7 @@ pub use config::{default_threads, ArgError};
         indexes the training battles for nearest-neighbour look-ups, and combines neighbour \
         votes, embedding geometry and text statistics in a calibrated, A/B-symmetric head.\n\n\
         Run scripts/setup.sh once to install the runtime and model into $KNNPREF_HOME \
-        (default ~/.cache/knnpref).\n\nExit codes: 0 success, 1 bad data or arguments, 2 internal failure."
+        (default ~/.cache/knnpref).\n\nExit codes: 0 success, 1 bad data or arguments, 2 internal failure (please report it), 3 the system refused (disk full, permission, I/O error)."
 )]
 pub struct Cli {
     /// Hide progress bars.
@@ -83,7 +83,7 @@ pub struct EmbedArgs {
     /// Execution provider.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     pub device: DeviceArg,
-    /// Do not read or write the embedding cache in $KNNPREF_HOME/cache.
+    /// Do not read or write the embedding cache ($KNNPREF_CACHE, default $KNNPREF_HOME/cache).
     #[arg(long)]
     pub no_cache: bool,
 }
@@ -96,7 +96,8 @@ pub struct FitArgs {
     /// Training battles whose votes each neighbour feature averages.
     #[arg(long = "neighbours", short_alias = 'k', default_value_t = 20, value_name = "N")]
     pub neighbours: usize,
-    /// Nearest-neighbour search: under auto, exact below 200,000 vectors per index, HNSW above.
+    /// Nearest-neighbour search: under auto, HNSW only when vectors and queries are both many (their
+    /// harmonic mean reaches 200,000; training queries every battle), else exact.
     #[arg(long, value_enum, default_value_t = SearchArg::Auto)]
     pub search: SearchArg,
     /// Drop the nearest-neighbour features (ablation).
@@ -321,7 +322,7 @@ impl From<DeviceArg> for Device {
 /// `--search`: how neighbours are found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SearchArg {
-    /// Exact below 200,000 vectors per index, HNSW above.
+    /// Exact unless vectors and queries are both many (harmonic mean from 200,000), then HNSW.
     Auto,
     /// A dot product against every vector.
     Exact,

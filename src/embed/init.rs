@@ -7,7 +7,7 @@ use super::model_files::{hidden_size, max_tokens, model_id, position_limit, read
 use super::runtime::{environment_for, runtime_library_for};
 use super::static_model::StaticModel;
 use super::{
-    environment, knnpref_home, Cache, Device, EmbedConfig, EmbedError, EmbedStats, Embedder, ModelInfo,
+    cache_dir, environment, Cache, Device, EmbedConfig, EmbedError, EmbedStats, Embedder, ModelInfo,
     ModelKind, SessionPlan, STATIC_MAX_TOKENS,
 };
 
@@ -83,7 +83,7 @@ impl Embedder {
         }
         if cfg.use_cache {
             let (name, dim) = (embedder.info.cache_file(), embedder.info.dim);
-            embedder.cache = Some(Cache::open(&knnpref_home().join("cache"), &name, dim)?);
+            embedder.cache = Some(Cache::open(&cache_dir(), &name, dim)?);
         }
         Ok(embedder)
     }

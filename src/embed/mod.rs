@@ -35,8 +35,8 @@ pub use model_files::{
     model_info, ModelInfo, ModelKind, EMBED_CODE_VERSION, STATIC_MAX_TOKENS, TRANSFORMER_FILES,
 };
 pub use runtime::{
-    default_model_dir, environment, knnpref_home, runtime_library, static_model_dir, DEFAULT_MODEL,
-    ORT_VERSION, QUANTIZED_MODEL, STATIC_MODEL,
+    cache_dir, default_model_dir, environment, knnpref_home, runtime_library, static_model_dir,
+    DEFAULT_MODEL, ORT_VERSION, QUANTIZED_MODEL, STATIC_MODEL,
 };
 pub use stats::{thousands, EmbedStats};
 
@@ -76,7 +76,7 @@ pub struct EmbedConfig {
     pub max_tokens: Option<usize>,
     /// Execution provider.
     pub device: Device,
-    /// Read and write the embedding cache in `$KNNPREF_HOME/cache`.
+    /// Read and write the embedding cache in [`cache_dir`].
     pub use_cache: bool,
     /// Show a progress bar on stderr.
     pub progress: bool,

@@ -27,6 +27,14 @@ pub fn knnpref_home() -> PathBuf {
     home.join(".cache").join("knnpref")
 }
 
+/// The embedding cache folder: `$KNNPREF_CACHE`, default `$KNNPREF_HOME/cache`.
+pub fn cache_dir() -> PathBuf {
+    match std::env::var_os("KNNPREF_CACHE").filter(|c| !c.is_empty()) {
+        Some(c) => PathBuf::from(c),
+        None => knnpref_home().join("cache"),
+    }
+}
+
 /// The static model folder `scripts/setup.sh` distils from the default model.
 pub const STATIC_MODEL: &str = "all-MiniLM-L6-v2-static";
 

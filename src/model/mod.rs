@@ -32,10 +32,11 @@ pub struct Model {
 }
 
 impl Model {
-    /// Rebuild the neighbour indexes around a learned state.
-    pub fn assemble(state: ModelState, train: &EncodedBattles, labels: Vec<Label>) -> Model {
+    /// Rebuild the neighbour indexes around a learned state, for look-ups
+    /// about `queries` battles (`Search::Auto` builds no HNSW graph for a few).
+    pub fn assemble(state: ModelState, train: &EncodedBattles, labels: Vec<Label>, queries: usize) -> Model {
         let p = &state.params;
-        let neighbours = Neighbours::build(train, labels, p.search, p.hnsw);
+        let neighbours = Neighbours::build(train, labels, p.search, p.hnsw, queries);
         Model { state, neighbours }
     }
 
@@ -76,7 +77,8 @@ impl Model {
             cv_log_loss_calibrated: f64::NAN,
             feature_names: feature_names(&params.features, train.dim),
         };
-        let mut model = Model::assemble(placeholder, train, labels.to_vec());
+        // Cross-fitting looks up every training battle.
+        let mut model = Model::assemble(placeholder, train, labels.to_vec(), n);
         let fold_of = fold_assignment(n, params.folds, params.seed);
         let knn = model.knn_values(train, Some(&fold_of));
         let (x, x_swapped) = matrices(&params.features, train, &knn);

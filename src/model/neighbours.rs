@@ -29,16 +29,24 @@ fn interleave(a: &[f32], b: &[f32], dim: usize) -> Vec<f32> {
 }
 
 impl Neighbours {
-    /// Index the training battles' prompts and responses.
+    /// Index the training battles' prompts and responses, for look-ups
+    /// about `queries` battles (each searches the prompt index once and the
+    /// response index twice).
     pub(crate) fn build(
         train: &EncodedBattles,
         labels: Vec<Label>,
         search: Search,
         hnsw: HnswParams,
+        queries: usize,
     ) -> Self {
-        let prompts = VectorIndex::build(train.prompt.clone(), train.dim, search, hnsw);
-        let responses =
-            VectorIndex::build(interleave(&train.a, &train.b, train.dim), train.dim, search, hnsw);
+        let prompts = VectorIndex::build(train.prompt.clone(), train.dim, search, hnsw, queries);
+        let responses = VectorIndex::build(
+            interleave(&train.a, &train.b, train.dim),
+            train.dim,
+            search,
+            hnsw,
+            queries.saturating_mul(2),
+        );
         Neighbours { labels, prompts, responses }
     }
 

@@ -181,7 +181,7 @@ fn a_battle_whose_only_near_neighbour_is_itself_gets_no_vote_from_itself() {
     let values = |own: Label, cross_fitted: bool| {
         let mut labels = train.known_labels().unwrap();
         labels[0] = own;
-        let nb = Neighbours::build(&train, labels, Search::Exact, HnswParams::default());
+        let nb = Neighbours::build(&train, labels, Search::Exact, HnswParams::default(), 1);
         nb.values(&train, cross_fitted.then_some(fold_of.as_slice()), &p, prior)[0]
     };
     // Cross-fitted, battle 0's values do not depend on its own vote, and

@@ -211,7 +211,10 @@ fn read_train(path: &Path, ins: &Inspector, index: &Path) -> Result<Dataset, Pip
 /// neighbours, and with `--train` the models, texts and attributions.
 pub fn errors(cfg: &ErrorsConfig) -> Result<ErrorsReport, PipelineError> {
     let rows = read_oof(&cfg.oof)?;
-    let mut ins = Inspector::open(&cfg.index)?;
+    // With --train every training battle's features are computed; else
+    // only the shown cases look their neighbours up.
+    let queries = if cfg.train.is_some() { None } else { Some(cfg.show) };
+    let mut ins = Inspector::open(&cfg.index, queries)?;
     let data = cfg.train.as_deref().map(|t| read_train(t, &ins, &cfg.index)).transpose()?;
     let features = match &data {
         Some(d) => {

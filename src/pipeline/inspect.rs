@@ -86,9 +86,12 @@ pub(super) struct Inspector {
 }
 
 impl Inspector {
-    pub(super) fn open(dir: &std::path::Path) -> Result<Inspector, PipelineError> {
+    /// Load an index for about `queries` look-ups (`None`: one per training
+    /// battle), so that a few look-ups never pay for an HNSW graph.
+    pub(super) fn open(dir: &std::path::Path, queries: Option<usize>) -> Result<Inspector, PipelineError> {
         let folder = IndexFolder::load(dir)?;
-        let model = Model::assemble(folder.state, &folder.train, folder.labels);
+        let queries = queries.unwrap_or(folder.train.len());
+        let model = Model::assemble(folder.state, &folder.train, folder.labels, queries);
         Ok(Inspector { manifest: folder.manifest, train: folder.train, meta: folder.meta, model })
     }
 
@@ -133,7 +136,7 @@ impl Inspector {
 
 /// The training battles whose prompts are nearest to a query.
 pub fn similar(cfg: &SimilarConfig) -> Result<SimilarResult, PipelineError> {
-    let ins = Inspector::open(&cfg.index)?;
+    let ins = Inspector::open(&cfg.index, Some(1))?;
     let manifest = &ins.manifest;
     match &cfg.query {
         Query::Id(id) => {

@@ -20,7 +20,7 @@ mod scores;
 mod submission;
 
 pub use build::{build_index, IndexConfig, IndexSummary, StageSeconds};
-pub use error::PipelineError;
+pub use error::{environment_failure, Fault, PipelineError};
 pub use errors::{errors, ErrorCase, ErrorsConfig, ErrorsReport, Models, Probabilities, Rank, Texts};
 pub use evaluate::{evaluate, variants, EvaluateConfig};
 pub use explain::{Attribution, Contribution};

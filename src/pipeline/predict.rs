@@ -45,7 +45,7 @@ pub fn predict(cfg: &PredictConfig) -> Result<PredictSummary, PipelineError> {
     warnings.extend(overlap_warning(&folder, &data.battles, &cfg.index));
     let mut embedder = Embedder::open(&ecfg)?;
     let test = EncodedBattles::encode(&mut embedder, &data.battles, "test")?;
-    let model = Model::assemble(folder.state, &folder.train, folder.labels);
+    let model = Model::assemble(folder.state, &folder.train, folder.labels, test.len());
     let probs = model.predict(&test);
     write_submission(&cfg.out, &test.ids, &probs)?;
     Ok(PredictSummary { rows: test.len(), embedding: embedder.stats(), warnings })

@@ -51,15 +51,48 @@ pub fn test_subset(dir: &Path, name: &str, range: std::ops::Range<usize>, swap: 
     out
 }
 
-pub fn knnpref() -> Command {
+thread_local! {
+    /// This test's own embedding cache: libtest runs each test on its own
+    /// thread, so every test starts with an empty cache and leaves nothing
+    /// behind for the next (the provisioned model is shared, read-only).
+    static TEST_CACHE: tempfile::TempDir = tempfile::tempdir().unwrap();
+}
+
+/// The running test's own, initially empty, embedding cache folder.
+pub fn test_cache() -> PathBuf {
+    TEST_CACHE.with(|d| d.path().to_owned())
+}
+
+/// The knnpref binary with this test's cache, printing everything.
+pub fn knnpref_loud() -> Command {
     let mut c = Command::cargo_bin("knnpref").unwrap();
+    c.env("KNNPREF_CACHE", test_cache());
+    c
+}
+
+/// The knnpref binary as a plain process (to spawn, signal, wait), with
+/// this test's cache.
+pub fn knnpref_process() -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("knnpref"));
+    c.env("KNNPREF_CACHE", test_cache());
+    c
+}
+
+/// The knnpref binary with this test's cache and `--quiet`.
+pub fn knnpref() -> Command {
+    let mut c = knnpref_loud();
     c.arg("--quiet");
     c
 }
 
 /// Run and require success, returning stdout.
 pub fn run_ok(args: &[&str]) -> String {
-    let out = knnpref().args(args).output().unwrap();
+    run_ok_in(&test_cache(), args)
+}
+
+/// Run with the embedding cache `cache` and require success, returning stdout.
+pub fn run_ok_in(cache: &Path, args: &[&str]) -> String {
+    let out = knnpref().env("KNNPREF_CACHE", cache).args(args).output().unwrap();
     assert!(
         out.status.success(),
         "knnpref {args:?} failed ({}):\n{}",
@@ -76,11 +109,18 @@ pub fn run_err(args: &[&str]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-/// A small index over real rows 0..240, built once per test binary.
+/// The token budget of the shared index (and of runs compared with it): its
+/// cache starts empty, and 64 tokens embed about four times faster than 256.
+pub const FIXTURE_TOKENS: &str = "64";
+
+/// A small index over real rows 0..240 at [`FIXTURE_TOKENS`], built once per
+/// test binary with an embedding cache of its own (which only this fixture's
+/// builds share).
 pub struct Built {
     pub dir: tempfile::TempDir,
     pub index: PathBuf,
     pub train: PathBuf,
+    pub cache: PathBuf,
 }
 
 pub fn shared_index() -> &'static Built {
@@ -89,16 +129,11 @@ pub fn shared_index() -> &'static Built {
         let dir = tempfile::tempdir().unwrap();
         let train = train_subset(dir.path(), "train.csv", 0..240);
         let index = dir.path().join("idx");
-        run_ok(&[
-            "index",
-            "--train",
-            train.to_str().unwrap(),
-            "--out",
-            index.to_str().unwrap(),
-            "--seed",
-            "3",
-        ]);
-        Built { dir, index, train }
+        let cache = dir.path().join("cache");
+        let mut args = vec!["index", "--train", train.to_str().unwrap(), "--out", index.to_str().unwrap()];
+        args.extend(["--seed", "3", "--max-tokens", FIXTURE_TOKENS]);
+        run_ok_in(&cache, &args);
+        Built { dir, index, train, cache }
     })
 }
 

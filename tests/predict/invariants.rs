@@ -49,8 +49,7 @@ fn interrupting_predict_keeps_the_old_file_and_leaves_no_temp() {
     let test = test_subset(d.path(), "t.csv", 380..390, false);
     let out = d.path().join("submission.csv");
     std::fs::write(&out, "the old submission").unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("knnpref");
-    let mut child = std::process::Command::new(bin)
+    let mut child = knnpref_process()
         .args(["--quiet", "predict", "--index", b.index.to_str().unwrap(), "--test", test.to_str().unwrap()])
         .args(["--out", out.to_str().unwrap()])
         .env("KNNPREF_TEST_PAUSE_AT", "before-rename")

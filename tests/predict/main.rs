@@ -63,6 +63,65 @@ fn unwritable_out_fails_before_work() {
 }
 
 #[test]
+fn a_panic_exits_2_with_one_line_and_no_backtrace() {
+    let b = shared_index();
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("sub.csv");
+    let test = sample_dir().join("test.csv");
+    let args = ["predict", "--index", b.index.to_str().unwrap(), "--test", test.to_str().unwrap()];
+    let run = |backtrace: &str| {
+        let o = knnpref()
+            .args(args)
+            .args(["--out", out.to_str().unwrap()])
+            .env("KNNPREF_TEST_PANIC", "1")
+            .env("RUST_BACKTRACE", backtrace)
+            .output()
+            .unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (code, err) = run("0");
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("error: internal failure") && err.contains("please report it"), "{err}");
+    assert!(err.contains("deliberate panic") && !err.contains("backtrace"), "{err}");
+    // RUST_BACKTRACE=1 still shows Rust's own report.
+    let (code, err) = run("1");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("stack backtrace") && err.contains("please report it"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_full_disk_exits_3_naming_the_file_and_keeps_the_old_submission() {
+    let b = shared_index();
+    let d = tempfile::tempdir().unwrap();
+    let test = test_subset(d.path(), "t.csv", 390..395, false);
+    let out = d.path().join("submission.csv");
+    std::fs::write(&out, "the old submission").unwrap();
+    // The test hook sends the submission's bytes to /dev/full.
+    let o = knnpref()
+        .args(["predict", "--index", b.index.to_str().unwrap(), "--test", test.to_str().unwrap()])
+        .args(["--out", out.to_str().unwrap()])
+        .env("KNNPREF_TEST_FULL_DISK", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains(&out.display().to_string()), "the path is named: {err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "the old submission");
+    let mut left: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["submission.csv", "t.csv"], "nothing half-written is left");
+    // Without the hook the same command writes the submission.
+    assert_eq!(predict_with(&b.index, &test, &out, &[]).0, 0);
+    assert_eq!(read_submission(&out).0.len(), 5);
+}
+
+#[test]
 fn test_battles_already_in_the_index_are_counted_in_a_warning() {
     let b = shared_index();
     let d = b.dir.path();
