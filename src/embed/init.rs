@@ -120,7 +120,9 @@ impl Embedder {
                 }
                 Err(source) if plan.cuda => {
                     if plan.notes {
-                        eprintln!("note: --device auto: the CUDA provider did not start ({source}); embedding on the CPU");
+                        let why = source.to_string();
+                        let why = why.trim_end();
+                        eprintln!("note: --device auto: the CUDA provider did not start ({why}); embedding on the CPU");
                     }
                     plan.cuda = false;
                     TextEmbedding::try_new_from_user_defined(user_model, options(false))

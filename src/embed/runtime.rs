@@ -90,9 +90,6 @@ pub(crate) fn environment_for(device: Device) -> Result<ort::environment::Enviro
     if let Some(env) = ENVIRONMENT.get() {
         return Ok(env.clone());
     }
-    if device != Device::Cpu {
-        preload_cuda();
-    }
     let path = runtime_library_for(device);
     if !path.is_file() {
         return Err(EmbedError::RuntimeMissing { path, hint: SETUP_HINT });
@@ -106,16 +103,28 @@ pub(crate) fn environment_for(device: Device) -> Result<ort::environment::Enviro
         source,
     })?;
     let env = builder.with_name("knnpref").build().map_err(load_err)?;
+    if device != Device::Cpu {
+        preload_cuda();
+    }
     Ok(ENVIRONMENT.get_or_init(|| env).clone())
 }
 
 /// Load the CUDA and cuDNN libraries that `scripts/setup.sh --gpu` put in
 /// `lib-gpu/cuda`, so that the CUDA provider finds them without
-/// `LD_LIBRARY_PATH`. Missing ones are left to the system's search path
-/// (a CUDA install of its own); the provider then says what it lacks.
+/// `LD_LIBRARY_PATH`. They depend on one another, so each pass loads what
+/// it can until a pass loads nothing more; what will not load (no driver,
+/// say) is left for the provider to report when a session starts.
 fn preload_cuda() {
-    let dir = gpu_runtime_dir().join("cuda");
-    if dir.is_dir() {
-        let _ = ort::ep::cuda::preload_dylibs(Some(&dir), Some(&dir));
+    let Ok(entries) = std::fs::read_dir(gpu_runtime_dir().join("cuda")) else {
+        return;
+    };
+    let mut left: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    left.sort();
+    loop {
+        let before = left.len();
+        left.retain(|lib| ort::util::preload_dylib(lib.as_path()).is_err());
+        if left.is_empty() || left.len() == before {
+            return;
+        }
     }
 }
