@@ -5,15 +5,47 @@
 //! temporary name in its own folder, flushed to disk and renamed into place,
 //! so an interrupted run never leaves a partial file under the real name. The
 //! registry of pending temporary paths lets the binary's Ctrl-C handler delete
-//! them before it exits.
+//! them before it exits. A host that cannot exit on interrupt (the Python
+//! module) calls [`request_cancel`] instead: embedding stops at its next batch
+//! and no temporary file or folder is renamed into place until
+//! [`clear_cancel`].
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
 static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static CANCELLED: AtomicBool = AtomicBool::new(false);
+
+/// Ask the running command to stop: embedding stops at its next batch, and
+/// no output is renamed into place (its temporary file is removed) until
+/// [`clear_cancel`]. For hosts that stay alive after an interrupt.
+pub fn request_cancel() {
+    CANCELLED.store(true, Ordering::SeqCst);
+}
+
+/// Let commands run again after [`request_cancel`] (call once the cancelled
+/// command has returned).
+pub fn clear_cancel() {
+    CANCELLED.store(false, Ordering::SeqCst);
+}
+
+/// True between [`request_cancel`] and [`clear_cancel`].
+pub fn cancel_requested() -> bool {
+    CANCELLED.load(Ordering::SeqCst)
+}
+
+/// An `Interrupted` error when a cancel was requested: checked before any
+/// output is renamed into place.
+pub(crate) fn check_cancel() -> std::io::Result<()> {
+    if cancel_requested() {
+        return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "cancelled"));
+    }
+    Ok(())
+}
 
 /// A temporary path removed by [`remove_pending`] until it is dropped.
 pub(crate) struct Pending {
@@ -89,6 +121,7 @@ pub(crate) fn write_atomic(
     tmp.as_file().sync_all()?;
     make_readable(tmp.path())?;
     pause_for_tests();
+    check_cancel()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
@@ -110,6 +143,7 @@ pub(crate) fn replace_dir<E>(
     let _pending = Pending::register(tmp.path());
     fill(tmp.path())?;
     make_readable(tmp.path()).map_err(|e| io(tmp.path(), e))?;
+    check_cancel().map_err(|e| io(dir, e))?;
     let staged = tmp.keep();
     let swap = || -> Result<(), E> {
         if dir.exists() {
@@ -130,12 +164,15 @@ pub(crate) fn replace_dir<E>(
 
 /// Test hook: with `KNNPREF_TEST_PAUSE_BEFORE_RENAME=SECONDS`, wait after a
 /// temporary file is complete and before the rename, so that tests can
-/// interrupt the process at the most delicate moment.
+/// interrupt the process at the most delicate moment (a cancel ends the wait).
 fn pause_for_tests() {
     if let Some(secs) =
         std::env::var("KNNPREF_TEST_PAUSE_BEFORE_RENAME").ok().and_then(|s| s.parse::<f64>().ok())
     {
-        std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+        let until = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
+        while std::time::Instant::now() < until && !cancel_requested() {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 }
 
