@@ -184,7 +184,10 @@ def build_index(
     embed = _embed(model, quantized, static, max_tokens, threads, cache, progress)
     with _as_path(train, "train") as path:
         summary = json.loads(_native.build_index(path, os.fspath(out), seed, folds, neighbours, embed))
-    index = Index.load(out, model=model, threads=threads, cache=cache, progress=progress)
+    # Just written and checked by the library: read its manifest without re-checking the model.
+    with open(os.path.join(os.fspath(out), "manifest.json"), encoding="utf-8") as f:
+        manifest = json.load(f)
+    index = Index(out, manifest, _embed(model=model, threads=threads, cache=cache, progress=progress))
     index.summary = summary  # type: ignore[attr-defined]
     return index
 
