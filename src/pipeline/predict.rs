@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::PipelineError;
 use super::options::{open_index, EmbedOptions};
-use super::submission::{check_writable, normalised, write_predictions};
+use super::submission::{check_writable, normalised, write_predictions, Predictions};
 use crate::data::{read_battles, Battle, Labels};
 use crate::embed::{model_info, EmbedStats, Embedder};
 use crate::features::EncodedBattles;
@@ -34,17 +34,6 @@ pub struct PredictSummary {
     pub embedding: EmbedStats,
     /// Problems met reading the file.
     pub warnings: Vec<String>,
-}
-
-/// Predictions for a test file, in its row order: what the submission file
-/// holds, as data.
-#[derive(Debug, Clone)]
-pub struct Predictions {
-    /// Test ids, in input order.
-    pub ids: Vec<String>,
-    /// `[winner_model_a, winner_model_b, winner_tie]` per id, clipped into
-    /// (0, 1) and summing to 1 (the values the submission file rounds).
-    pub probs: Vec<[f64; 3]>,
 }
 
 /// Predict a test file and write the submission atomically.

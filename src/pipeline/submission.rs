@@ -2,9 +2,19 @@
 
 use std::path::{Path, PathBuf};
 
-use super::predict::Predictions;
 use crate::data::{Label, LABEL_COLUMNS};
 use crate::fsio::{parent_of, write_atomic};
+
+/// Predictions for a test file, in its row order: what the submission file
+/// holds, as data.
+#[derive(Debug, Clone)]
+pub struct Predictions {
+    /// Test ids, in input order.
+    pub ids: Vec<String>,
+    /// `[winner_model_a, winner_model_b, winner_tie]` per id, clipped into
+    /// (0, 1) and summing to 1 (the values the submission file rounds).
+    pub probs: Vec<[f64; 3]>,
+}
 
 /// Why a submission or OOF file cannot be written.
 #[derive(Debug, thiserror::Error)]
