@@ -10,3 +10,4 @@ cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --lib --locked   # missing_docs is denied in src/lib.rs
 cargo test --locked -- --test-threads=2
+bash scripts/test_python.sh   # the Python package: wheel, fresh venv, pytest (python/tests)

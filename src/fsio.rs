@@ -8,14 +8,46 @@
 //! handler delete them before it exits. Also here: a folder lock for writers
 //! that must take turns, and the test hook that pauses a run at a named stage
 //! (`pause_at`) so that tests can kill it there.
+//! A host that cannot exit on interrupt (the Python module) calls
+//! [`request_cancel`] instead: embedding stops at its next batch and no
+//! temporary file or folder is renamed into place until [`clear_cancel`].
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
 static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static CANCELLED: AtomicBool = AtomicBool::new(false);
+
+/// Ask the running command to stop: embedding stops at its next batch, and
+/// no output is renamed into place (its temporary file is removed) until
+/// [`clear_cancel`]. For hosts that stay alive after an interrupt.
+pub fn request_cancel() {
+    CANCELLED.store(true, Ordering::SeqCst);
+}
+
+/// Let commands run again after [`request_cancel`] (call once the cancelled
+/// command has returned).
+pub fn clear_cancel() {
+    CANCELLED.store(false, Ordering::SeqCst);
+}
+
+/// True between [`request_cancel`] and [`clear_cancel`].
+pub fn cancel_requested() -> bool {
+    CANCELLED.load(Ordering::SeqCst)
+}
+
+/// An `Interrupted` error when a cancel was requested: checked before any
+/// output is renamed into place.
+pub(crate) fn check_cancel() -> std::io::Result<()> {
+    if cancel_requested() {
+        return Err(std::io::Error::new(std::io::ErrorKind::Interrupted, "cancelled"));
+    }
+    Ok(())
+}
 
 /// A temporary path removed by [`remove_pending`] until it is dropped.
 pub(crate) struct Pending {
@@ -103,6 +135,7 @@ pub(crate) fn write_atomic_at(
     tmp.as_file().sync_all()?;
     make_readable(tmp.path())?;
     pause_at(stage);
+    check_cancel()?;
     tmp.persist(path).map_err(|e| e.error)?;
     sync_dir(&parent)
 }
@@ -150,6 +183,7 @@ pub(crate) fn replace_dir<E>(
     let _pending = Pending::register(tmp.path());
     fill(tmp.path())?;
     make_readable(tmp.path()).map_err(|e| io(tmp.path(), e))?;
+    check_cancel().map_err(|e| io(dir, e))?;
     let staged = tmp.keep();
     let swap = || -> Result<(), E> {
         if dir.exists() {
@@ -183,7 +217,11 @@ pub(crate) fn pause_at(stage: &str) {
         std::env::var("KNNPREF_TEST_PAUSE_SECS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(60.0);
     eprintln!("knnpref test pause: {stage}");
     let _ = std::io::stderr().flush();
-    std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+    // A cancel (the Python module's Ctrl-C) ends the wait.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
+    while std::time::Instant::now() < until && !cancel_requested() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// Where a temporary file's bytes go: the file itself, or with the test hook

@@ -71,6 +71,10 @@ impl Embedder {
             for session in self.sessions.iter_mut() {
                 let (tx, next, batches, unique, todo) = (tx.clone(), &next, &batches, &unique, &todo);
                 scope.spawn(move || loop {
+                    if crate::fsio::cancel_requested() {
+                        let _ = tx.send(Err(EmbedError::Cancelled));
+                        break;
+                    }
                     let b = next.fetch_add(1, Ordering::Relaxed);
                     let Some(batch) = batches.get(b) else { break };
                     let inputs: Vec<&str> = batch.iter().map(|&i| unique[todo[i]]).collect();

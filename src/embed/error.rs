@@ -52,6 +52,8 @@ pub enum EmbedError {
         #[source]
         source: fastembed::Error,
     },
+    #[error("embedding cancelled")]
+    Cancelled,
     #[error("--max-tokens {given} is outside 8..={limit}, the range model {dir} takes")]
     MaxTokens { given: usize, limit: usize, dir: PathBuf },
     #[error("model {dir} outputs {output}-dimensional vectors but its config.json says hidden_size {config}; knnpref takes mean-pooled models without a projection head")]

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use super::error::PipelineError;
 use super::options::{open_index, EmbedOptions};
-use super::submission::{check_writable, write_submission};
+use super::submission::{check_writable, normalised, write_predictions, Predictions};
 use crate::data::{read_battles, Battle, Labels};
-use crate::embed::{EmbedStats, Embedder};
+use crate::embed::{model_info, EmbedStats, Embedder};
 use crate::features::EncodedBattles;
 use crate::index::IndexFolder;
 use crate::model::Model;
@@ -39,16 +39,38 @@ pub struct PredictSummary {
 /// Predict a test file and write the submission atomically.
 pub fn predict(cfg: &PredictConfig) -> Result<PredictSummary, PipelineError> {
     check_writable(&cfg.out)?;
-    let data = read_battles(&cfg.test, Labels::Optional)?;
-    let (folder, ecfg) = open_index(&cfg.index, &cfg.embed)?;
+    let (rows, summary) = predict_rows(&cfg.index, &cfg.test, &cfg.embed)?;
+    write_predictions(&cfg.out, &rows)?;
+    Ok(summary)
+}
+
+/// Predict a test file with the index folder `index` and return the rows
+/// instead of writing them (`predict` writes exactly these).
+pub fn predict_rows(
+    index: &Path,
+    test: &Path,
+    embed: &EmbedOptions,
+) -> Result<(Predictions, PredictSummary), PipelineError> {
+    let data = read_battles(test, Labels::Optional)?;
+    let (folder, ecfg) = open_index(index, embed)?;
     let mut warnings = data.warnings;
-    warnings.extend(overlap_warning(&folder, &data.battles, &cfg.index));
+    warnings.extend(overlap_warning(&folder, &data.battles, index));
     let mut embedder = Embedder::open(&ecfg)?;
-    let test = EncodedBattles::encode(&mut embedder, &data.battles, "test")?;
-    let model = Model::assemble(folder.state, &folder.train, folder.labels, test.len());
-    let probs = model.predict(&test);
-    write_submission(&cfg.out, &test.ids, &probs)?;
-    Ok(PredictSummary { rows: test.len(), embedding: embedder.stats(), warnings })
+    let encoded = EncodedBattles::encode(&mut embedder, &data.battles, "test")?;
+    let model = Model::assemble(folder.state, &folder.train, folder.labels, encoded.len());
+    let probs = model.predict(&encoded).iter().map(normalised).collect();
+    let summary = PredictSummary { rows: encoded.len(), embedding: embedder.stats(), warnings };
+    Ok((Predictions { ids: encoded.ids, probs }, summary))
+}
+
+/// The manifest of the index folder `dir`, as JSON, after checking that the
+/// model `embed` selects is the one it was built with (what `predict` checks
+/// first; the files themselves are verified when they are loaded).
+pub fn index_manifest(dir: &Path, embed: &EmbedOptions) -> Result<serde_json::Value, PipelineError> {
+    let manifest = IndexFolder::read_manifest(dir)?;
+    let given = model_info(&embed.config(Some(&manifest.model)).model_dir)?;
+    IndexFolder::check_model(&manifest, dir, &given)?;
+    Ok(serde_json::to_value(&manifest).expect("a manifest serialises"))
 }
 
 /// Test battles that are training battles of the index (same id, or same

@@ -5,6 +5,17 @@ use std::path::{Path, PathBuf};
 use crate::data::{Label, LABEL_COLUMNS};
 use crate::fsio::{parent_of, write_atomic};
 
+/// Predictions for a test file, in its row order: what the submission file
+/// holds, as data.
+#[derive(Debug, Clone)]
+pub struct Predictions {
+    /// Test ids, in input order.
+    pub ids: Vec<String>,
+    /// `[winner_model_a, winner_model_b, winner_tie]` per id, clipped into
+    /// (0, 1) and summing to 1 (the values the submission file rounds).
+    pub probs: Vec<[f64; 3]>,
+}
+
 /// Why a submission or OOF file cannot be written.
 #[derive(Debug, thiserror::Error)]
 pub enum SubmissionError {
@@ -47,7 +58,14 @@ pub fn check_writable(path: &Path) -> Result<(), SubmissionError> {
 /// file in the same folder and an atomic rename; an old file stays intact
 /// until the new one is complete.
 pub fn write_submission(path: &Path, ids: &[String], probs: &[[f64; 3]]) -> Result<(), SubmissionError> {
-    write_rows(path, ids, probs, None)
+    let probs: Vec<[f64; 3]> = probs.iter().map(normalised).collect();
+    write_rows(path, ids, &probs, None)
+}
+
+/// [`write_submission`] for rows that [`predict_rows`](super::predict_rows)
+/// returned (already clipped and normalised, so written as they are).
+pub fn write_predictions(path: &Path, rows: &Predictions) -> Result<(), SubmissionError> {
+    write_rows(path, &rows.ids, &rows.probs, None)
 }
 
 /// Out-of-fold predictions: the submission columns plus the true one-hot
@@ -58,9 +76,11 @@ pub fn write_oof(
     probs: &[[f64; 3]],
     labels: &[Label],
 ) -> Result<(), SubmissionError> {
-    write_rows(path, ids, probs, Some(labels))
+    let probs: Vec<[f64; 3]> = probs.iter().map(normalised).collect();
+    write_rows(path, ids, &probs, Some(labels))
 }
 
+/// Write rows whose probabilities are already normalised.
 fn write_rows(
     path: &Path,
     ids: &[String],
@@ -76,7 +96,6 @@ fn write_rows(
         }
         writeln!(w)?;
         for (row, (id, p)) in ids.iter().zip(probs).enumerate() {
-            let p = normalised(p);
             let id = if id.contains([',', '"', '\n', '\r']) {
                 format!("\"{}\"", id.replace('"', "\"\""))
             } else {

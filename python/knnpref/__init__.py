@@ -1,0 +1,231 @@
+"""knnpref: predict which of two chatbot answers a person prefers.
+
+The same library as the ``knnpref`` command line, called in-process:
+
+>>> import knnpref
+>>> index = knnpref.build_index("train.csv", "indexes/arena", seed=0)
+>>> sub = index.predict("test.csv")            # pandas DataFrame, input order
+>>> index.predict("test.csv", out="submission.csv")  # also writes the CLI's file
+
+Inputs are paths (CSV or Parquet with the Kaggle columns) or in-memory tables
+(a pandas DataFrame or a pyarrow Table); tables are written to a temporary
+Parquet file with pyarrow and read by the library's own reader, so every
+check and message is the CLI's. Models, runtime and the embedding cache are
+found in ``$KNNPREF_HOME`` (default ``~/.cache/knnpref``), as for the CLI.
+
+Long calls release the GIL; Ctrl-C (or a notebook's stop button) cancels
+them with ``KeyboardInterrupt`` and leaves no partial file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, Optional, Union
+
+from . import _native
+from ._native import DataError, IndexRefused
+
+__all__ = ["DataError", "Index", "IndexRefused", "build_index", "evaluate", "__version__"]
+__version__: str = _native.__version__
+
+PathLike = Union[str, "os.PathLike[str]"]
+SUBMISSION_COLUMNS = ("id", "winner_model_a", "winner_model_b", "winner_tie")
+
+
+def _embed(
+    model: Optional[PathLike] = None,
+    quantized: bool = False,
+    static: bool = False,
+    max_tokens: Optional[int] = None,
+    threads: Optional[int] = None,
+    cache: bool = True,
+    progress: bool = True,
+) -> Dict[str, Any]:
+    return {
+        "model": None if model is None else os.fspath(model),
+        "quantized": quantized,
+        "static_model": static,
+        "max_tokens": max_tokens,
+        "threads": threads,
+        "use_cache": cache,
+        "progress": progress,
+    }
+
+
+@contextmanager
+def _as_path(data: Any, name: str) -> Iterator[str]:
+    """A path for ``data``: itself if it is one, else a temporary Parquet file."""
+    if isinstance(data, (str, os.PathLike)):
+        yield os.fspath(data)
+        return
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise TypeError(f"{name}: a DataFrame or Table needs pyarrow installed; or pass a path") from e
+    if isinstance(data, pa.Table):
+        table = data
+    elif hasattr(data, "to_records") and hasattr(data, "columns"):  # pandas.DataFrame
+        table = pa.Table.from_pandas(data, preserve_index=False)
+    else:
+        raise TypeError(f"{name}: expected a path, a pandas DataFrame or a pyarrow Table, got {type(data).__name__}")
+    with tempfile.TemporaryDirectory(prefix="knnpref-") as tmp:
+        path = os.path.join(tmp, f"{name}.parquet")
+        pq.write_table(table, path)
+        yield path
+
+
+def _table(columns: Dict[str, list]) -> Any:
+    """A pandas DataFrame, else a pyarrow Table, else the dict of columns."""
+    try:
+        import pandas as pd
+
+        return pd.DataFrame(columns)
+    except ImportError:
+        pass
+    try:
+        import pyarrow as pa
+
+        return pa.table(columns)
+    except ImportError:
+        return columns
+
+
+class Index:
+    """An index folder built by :func:`build_index` or ``knnpref index``.
+
+    Loading checks the manifest and that the model it names is provisioned
+    (raising :class:`IndexRefused` otherwise); the files themselves are
+    verified by sha256 each time :meth:`predict` or :meth:`similar` loads them.
+    """
+
+    def __init__(self, path: PathLike, manifest: Dict[str, Any], embed: Dict[str, Any]) -> None:
+        self.path: str = os.fspath(path)
+        self.manifest: Dict[str, Any] = manifest
+        self._embed = embed
+
+    @classmethod
+    def load(
+        cls,
+        path: PathLike,
+        *,
+        model: Optional[PathLike] = None,
+        threads: Optional[int] = None,
+        cache: bool = True,
+        progress: bool = True,
+    ) -> "Index":
+        """Open the index folder ``path`` (``model``: where its model lives, if not in $KNNPREF_HOME)."""
+        embed = _embed(model=model, threads=threads, cache=cache, progress=progress)
+        manifest = json.loads(_native.manifest(os.fspath(path), embed))
+        return cls(path, manifest, embed)
+
+    def predict(self, test: Any, out: Optional[PathLike] = None) -> Any:
+        """Predict ``test`` (path, DataFrame or Table with id, prompt, response_a, response_b).
+
+        Returns the submission columns (id, winner_model_a, winner_model_b,
+        winner_tie) in input order, as a pandas DataFrame (a pyarrow Table when
+        pandas is absent); ids are strings, probabilities are clipped into
+        (0, 1) and sum to 1. With ``out``, also writes the submission CSV there
+        exactly as ``knnpref predict --out`` does (atomically; checked for
+        writability before any work). ``df.to_csv(path, index=False,
+        float_format="%.9f")`` gives the same bytes.
+        """
+        with _as_path(test, "test") as path:
+            ids, a, b, tie, _summary = _native.predict(
+                self.path, path, None if out is None else os.fspath(out), self._embed
+            )
+        return _table(dict(zip(SUBMISSION_COLUMNS, (ids, a, b, tie))))
+
+    def similar(self, text: Optional[str] = None, id: Optional[str] = None, k: int = 5) -> Any:
+        """The ``k`` training battles whose prompts are nearest to ``text`` or to training battle ``id``.
+
+        Columns: rank, id, similarity, vote, prompt_start, response_a_start,
+        response_a_chars, response_b_start, response_b_chars (as ``knnpref similar --json``'s hits).
+        """
+        result = json.loads(
+            _native.similar(self.path, text, None if id is None else str(id), k, self._embed)
+        )
+        hits = result["hits"]
+        keys = list(hits[0].keys()) if hits else ["rank", "id", "similarity", "vote"]
+        return _table({key: [h[key] for h in hits] for key in keys})
+
+    def __repr__(self) -> str:
+        return f"Index({self.path!r}, rows={self.manifest.get('rows')}, model={self.manifest.get('model', {}).get('id')!r})"
+
+
+def build_index(
+    train: Any,
+    out: PathLike,
+    seed: int = 0,
+    folds: int = 5,
+    model: Optional[PathLike] = None,
+    max_tokens: Optional[int] = None,
+    *,
+    neighbours: int = 20,
+    quantized: bool = False,
+    static: bool = False,
+    threads: Optional[int] = None,
+    cache: bool = True,
+    progress: bool = True,
+) -> Index:
+    """Build an index folder ``out`` from labelled battles, like ``knnpref index``.
+
+    ``train`` is a CSV or Parquet path, or a pandas DataFrame / pyarrow Table
+    with id, prompt, response_a, response_b, winner_model_a, winner_model_b,
+    winner_tie. ``model`` is a model folder (default: the provisioned
+    all-MiniLM-L6-v2), ``quantized``/``static`` pick the provisioned int8 or
+    static model, ``max_tokens`` defaults to the model's 256. Raises
+    :class:`DataError` for bad input (the CLI's message). The summary that the
+    CLI prints is in ``index.summary``.
+    """
+    embed = _embed(model, quantized, static, max_tokens, threads, cache, progress)
+    with _as_path(train, "train") as path:
+        summary = json.loads(_native.build_index(path, os.fspath(out), seed, folds, neighbours, embed))
+    # Just written and checked by the library: read its manifest without re-checking the model.
+    with open(os.path.join(os.fspath(out), "manifest.json"), encoding="utf-8") as f:
+        manifest = json.load(f)
+    index = Index(out, manifest, _embed(model=model, threads=threads, cache=cache, progress=progress))
+    index.summary = summary  # type: ignore[attr-defined]
+    return index
+
+
+def evaluate(
+    train: Any,
+    folds: int = 5,
+    seed: int = 0,
+    repeats: int = 1,
+    oof: Optional[PathLike] = None,
+    report: Optional[PathLike] = None,
+    *,
+    learning_curve: bool = False,
+    neighbours: int = 20,
+    model: Optional[PathLike] = None,
+    quantized: bool = False,
+    static: bool = False,
+    max_tokens: Optional[int] = None,
+    threads: Optional[int] = None,
+    cache: bool = True,
+    progress: bool = True,
+) -> Dict[str, Any]:
+    """Nested cross-validation of knnpref and its baselines, like ``knnpref evaluate``.
+
+    Returns the content of ``metrics.json`` as a dict. ``oof`` writes the
+    out-of-fold predictions, ``report`` a folder with metrics.json and report.html.
+    """
+    embed = _embed(model, quantized, static, max_tokens, threads, cache, progress)
+    with _as_path(train, "train") as path:
+        text = _native.evaluate(
+            path,
+            folds,
+            seed,
+            repeats,
+            None if oof is None else os.fspath(oof),
+            None if report is None else os.fspath(report),
+            learning_curve,
+            neighbours,
+            embed,
+        )
+    return json.loads(text)

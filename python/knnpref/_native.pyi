@@ -1,0 +1,29 @@
+"""Type stubs of the compiled module (``python/src/lib.rs``); use the wrappers in ``knnpref``."""
+
+from typing import Any, Dict, List, Optional, Tuple
+
+__version__: str
+
+class DataError(ValueError):
+    """Bad input data or arguments; the message is the CLI's (without ``error: ``)."""
+
+class IndexRefused(ValueError):
+    """An index folder that cannot be used as asked (not an index, modified, newer, other model)."""
+
+def build_index(train: str, out: str, seed: int, folds: int, neighbours: int, embed: Dict[str, Any]) -> str: ...
+def predict(
+    index: str, test: str, out: Optional[str], embed: Dict[str, Any]
+) -> Tuple[List[str], List[float], List[float], List[float], str]: ...
+def similar(index: str, text: Optional[str], id: Optional[str], k: int, embed: Dict[str, Any]) -> str: ...
+def evaluate(
+    train: str,
+    folds: int,
+    seed: int,
+    repeats: int,
+    oof: Optional[str],
+    report: Optional[str],
+    learning_curve: bool,
+    neighbours: int,
+    embed: Dict[str, Any],
+) -> str: ...
+def manifest(index: str, embed: Dict[str, Any]) -> str: ...

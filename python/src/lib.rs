@@ -1,0 +1,272 @@
+//! `knnpref._native`: the library's pipeline calls, exposed to Python.
+//!
+//! Every function takes paths and plain options, runs the library's
+//! `pipeline` function on a worker thread with the GIL released, and returns
+//! plain data (JSON text or columns); `knnpref/__init__.py` turns those into
+//! `Index`, dicts and DataFrames. While the worker runs, the calling thread
+//! polls for signals: on Ctrl-C it asks the library to cancel (embedding
+//! stops at its next batch, nothing is renamed into place), waits for the
+//! worker, removes temporary files and raises `KeyboardInterrupt`.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use knnpref::embed::{Device, DEFAULT_BATCH_SIZE, DEFAULT_SESSIONS};
+use knnpref::features::KnnParams;
+use knnpref::model::ModelParams;
+use knnpref::pipeline::{self, EmbedOptions, PipelineError};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+
+create_exception!(
+    knnpref,
+    DataError,
+    PyValueError,
+    "Bad input data or arguments; the message is the CLI's (without `error: `)."
+);
+create_exception!(
+    knnpref,
+    IndexRefused,
+    PyValueError,
+    "An index folder that cannot be used as asked: not an index, modified, newer, or built with another model or token budget."
+);
+
+/// How every function embeds: the CLI's `EmbedArgs` defaults.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct Embed {
+    model: Option<PathBuf>,
+    quantized: bool,
+    static_model: bool,
+    max_tokens: Option<usize>,
+    threads: Option<usize>,
+    use_cache: bool,
+    progress: bool,
+}
+
+impl Embed {
+    fn options(&self) -> PyResult<EmbedOptions> {
+        if self.threads == Some(0) {
+            return Err(DataError::new_err("invalid argument threads: must be at least 1"));
+        }
+        Ok(EmbedOptions {
+            model_dir: self.model.clone(),
+            quantized: self.quantized,
+            static_model: self.static_model,
+            threads: self
+                .threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            sessions: DEFAULT_SESSIONS,
+            batch_size: DEFAULT_BATCH_SIZE,
+            max_tokens: self.max_tokens,
+            device: Device::Cpu,
+            use_cache: self.use_cache,
+            progress: self.progress,
+        })
+    }
+}
+
+/// The CLI's message: the error and its causes, joined by ": ".
+fn message(err: &PipelineError) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn to_py(err: PipelineError) -> PyErr {
+    let text = message(&err);
+    match err {
+        PipelineError::Index(_) | PipelineError::MaxTokensMismatch { .. } => IndexRefused::new_err(text),
+        e if e.is_user_error() => DataError::new_err(text),
+        _ => PyRuntimeError::new_err(text),
+    }
+}
+
+/// Run `work` on its own thread with the GIL released; on a signal that
+/// raises (Ctrl-C), cancel it, wait for it, clean up and raise.
+fn interruptible<T: Send + 'static>(
+    py: Python<'_>,
+    work: impl FnOnce() -> Result<T, PipelineError> + Send + 'static,
+) -> PyResult<T> {
+    let (tx, rx) = mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let _ = tx.send(work());
+    });
+    let mut rx = rx;
+    loop {
+        // The receiver is Send but not Sync: move it through the GIL-free section.
+        let (back, got) = py.detach(move || {
+            let got = rx.recv_timeout(Duration::from_millis(50));
+            (rx, got)
+        });
+        rx = back;
+        match got {
+            Ok(done) => {
+                let _ = worker.join();
+                return done.map_err(to_py);
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let _ = worker.join();
+                return Err(PyRuntimeError::new_err(
+                    "knnpref failed unexpectedly (a worker thread panicked)",
+                ));
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if let Err(interrupt) = py.check_signals() {
+            knnpref::fsio::request_cancel();
+            py.detach(|| {
+                let _ = worker.join();
+            });
+            knnpref::fsio::remove_pending();
+            knnpref::fsio::clear_cancel();
+            return Err(interrupt);
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("library results serialise")
+}
+
+/// Build an index folder; returns the summary as JSON.
+#[pyfunction]
+#[pyo3(signature = (train, out, seed, folds, neighbours, embed))]
+fn build_index(
+    py: Python<'_>,
+    train: PathBuf,
+    out: PathBuf,
+    seed: u64,
+    folds: usize,
+    neighbours: usize,
+    embed: Embed,
+) -> PyResult<String> {
+    let params = fit_params(seed, folds, neighbours)?;
+    let cfg = pipeline::IndexConfig { train, out, embed: embed.options()?, params };
+    interruptible(py, move || pipeline::build_index(&cfg).map(|s| to_json(&s)))
+}
+
+fn fit_params(seed: u64, folds: usize, neighbours: usize) -> PyResult<ModelParams> {
+    if folds < 2 {
+        return Err(DataError::new_err("invalid argument folds: must be at least 2"));
+    }
+    if neighbours == 0 {
+        return Err(DataError::new_err("invalid argument neighbours: must be at least 1"));
+    }
+    Ok(ModelParams {
+        folds,
+        seed,
+        knn: KnnParams { k: neighbours, ..KnnParams::default() },
+        ..ModelParams::default()
+    })
+}
+
+/// Predicted columns: ids, the three probabilities, and the summary as JSON.
+type Columns = (Vec<String>, Vec<f64>, Vec<f64>, Vec<f64>, String);
+
+/// Predict a test file with an index; writes the submission to `out` too
+/// when given (checked for writability first, as the CLI does).
+#[pyfunction]
+#[pyo3(signature = (index, test, out, embed))]
+fn predict(
+    py: Python<'_>,
+    index: PathBuf,
+    test: PathBuf,
+    out: Option<PathBuf>,
+    embed: Embed,
+) -> PyResult<Columns> {
+    let options = embed.options()?;
+    interruptible(py, move || {
+        if let Some(out) = &out {
+            pipeline::check_writable(out)?;
+        }
+        let (rows, summary) = pipeline::predict_rows(&index, &test, &options)?;
+        if let Some(out) = &out {
+            pipeline::write_predictions(out, &rows)?;
+        }
+        let column = |c: usize| rows.probs.iter().map(|p| p[c]).collect::<Vec<f64>>();
+        Ok((rows.ids.clone(), column(0), column(1), column(2), to_json(&summary)))
+    })
+}
+
+/// The nearest training battles to a text or a training id, as JSON.
+#[pyfunction]
+#[pyo3(signature = (index, text, id, k, embed))]
+fn similar(
+    py: Python<'_>,
+    index: PathBuf,
+    text: Option<String>,
+    id: Option<String>,
+    k: usize,
+    embed: Embed,
+) -> PyResult<String> {
+    let query = match (text, id) {
+        (Some(text), None) => pipeline::Query::Text(text),
+        (None, Some(id)) => pipeline::Query::Id(id),
+        _ => return Err(DataError::new_err("invalid argument text/id: give exactly one of them")),
+    };
+    let cfg = pipeline::SimilarConfig { index, query, show: k, embed: embed.options()? };
+    interruptible(py, move || pipeline::similar(&cfg).map(|r| to_json(&r)))
+}
+
+/// Nested cross-validation; returns the metrics.json content as JSON.
+#[pyfunction]
+#[pyo3(signature = (train, folds, seed, repeats, oof, report, learning_curve, neighbours, embed))]
+#[allow(clippy::too_many_arguments)]
+fn evaluate(
+    py: Python<'_>,
+    train: PathBuf,
+    folds: usize,
+    seed: u64,
+    repeats: usize,
+    oof: Option<PathBuf>,
+    report: Option<PathBuf>,
+    learning_curve: bool,
+    neighbours: usize,
+    embed: Embed,
+) -> PyResult<String> {
+    if repeats == 0 {
+        return Err(DataError::new_err("invalid argument repeats: must be at least 1"));
+    }
+    let cfg = pipeline::EvaluateConfig {
+        train,
+        folds,
+        seed,
+        repeats,
+        oof,
+        report,
+        embed: embed.options()?,
+        params: fit_params(seed, folds, neighbours)?,
+        learning_curve,
+    };
+    interruptible(py, move || pipeline::evaluate(&cfg).map(|r| to_json(&r)))
+}
+
+/// An index's manifest as JSON, after checking its model (cheap: the files
+/// are verified when `predict` or `similar` load them).
+#[pyfunction]
+#[pyo3(signature = (index, embed))]
+fn manifest(py: Python<'_>, index: PathBuf, embed: Embed) -> PyResult<String> {
+    let options = embed.options()?;
+    interruptible(py, move || pipeline::index_manifest(&index, &options).map(|m| to_json(&m)))
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("DataError", m.py().get_type::<DataError>())?;
+    m.add("IndexRefused", m.py().get_type::<IndexRefused>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(build_index, m)?)?;
+    m.add_function(wrap_pyfunction!(predict, m)?)?;
+    m.add_function(wrap_pyfunction!(similar, m)?)?;
+    m.add_function(wrap_pyfunction!(evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(manifest, m)?)?;
+    Ok(())
+}
