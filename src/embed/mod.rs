@@ -35,8 +35,8 @@ pub use model_files::{
     model_info, ModelInfo, ModelKind, EMBED_CODE_VERSION, STATIC_MAX_TOKENS, TRANSFORMER_FILES,
 };
 pub use runtime::{
-    cache_dir, default_model_dir, environment, knnpref_home, runtime_library, static_model_dir,
-    DEFAULT_MODEL, ORT_VERSION, QUANTIZED_MODEL, STATIC_MODEL,
+    cache_dir, default_model_dir, environment, gpu_runtime_dir, knnpref_home, runtime_library,
+    static_model_dir, Device, DEFAULT_MODEL, ORT_VERSION, QUANTIZED_MODEL, STATIC_MODEL,
 };
 pub use stats::{thousands, EmbedStats};
 
@@ -44,19 +44,6 @@ pub use stats::{thousands, EmbedStats};
 pub const DEFAULT_SESSIONS: usize = 2;
 /// Texts per batch chosen by `benches/throughput.rs` on 2 cores.
 pub const DEFAULT_BATCH_SIZE: usize = 4;
-
-/// Where inference runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Device {
-    /// ONNX Runtime's CPU provider.
-    #[default]
-    Cpu,
-    /// ONNX Runtime's CUDA provider: needs the GPU runtime of
-    /// `scripts/setup.sh --gpu` and a working CUDA device; refused otherwise.
-    Cuda,
-    /// CUDA when the runtime offers it, else the CPU (with a note on stderr).
-    Auto,
-}
 
 /// How to embed.
 #[derive(Debug, Clone)]

@@ -5,7 +5,19 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use super::error::EmbedError;
-use super::Device;
+
+/// Where inference runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Device {
+    /// ONNX Runtime's CPU provider.
+    #[default]
+    Cpu,
+    /// ONNX Runtime's CUDA provider: needs the GPU runtime of
+    /// `scripts/setup.sh --gpu` and a working CUDA device; refused otherwise.
+    Cuda,
+    /// CUDA when the runtime offers it, else the CPU (with a note on stderr).
+    Auto,
+}
 
 /// The ONNX Runtime version whose shared library knnpref loads.
 pub const ORT_VERSION: &str = "1.31.1";
