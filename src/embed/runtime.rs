@@ -66,7 +66,12 @@ pub fn runtime_library() -> PathBuf {
     if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }
-    knnpref_home().join("lib").join(format!("libonnxruntime.so.{ORT_VERSION}"))
+    knnpref_home().join("lib").join(runtime_file_name())
+}
+
+/// The runtime library's file name, the same in `lib` and `lib-gpu`.
+fn runtime_file_name() -> String {
+    format!("libonnxruntime.so.{ORT_VERSION}")
 }
 
 /// Where `scripts/setup.sh --gpu` puts the GPU build of ONNX Runtime (with
@@ -80,7 +85,7 @@ pub fn gpu_runtime_dir() -> PathBuf {
 /// it is provisioned (it runs the CPU provider too); else [`runtime_library`].
 /// `ORT_DYLIB_PATH` always wins.
 pub(crate) fn runtime_library_for(device: Device) -> PathBuf {
-    let gpu = gpu_runtime_dir().join(format!("libonnxruntime.so.{ORT_VERSION}"));
+    let gpu = gpu_runtime_dir().join(runtime_file_name());
     let env_set = std::env::var_os("ORT_DYLIB_PATH").is_some_and(|p| !p.is_empty());
     if device != Device::Cpu && !env_set && gpu.is_file() {
         return gpu;

@@ -128,11 +128,11 @@ impl FittedBoosted {
         tie.iter().zip(&a).map(|(t, a)| combine(t, a, n)).collect()
     }
 
-    /// Swap-symmetric probabilities (A, B, tie) of each row.
+    /// Swap-symmetric probabilities (A, B, tie) of each row: the last stage,
+    /// every tree.
     pub fn predict_proba(&self, x: ArrayView2<f64>, x_swapped: ArrayView2<f64>) -> Vec<[f64; 3]> {
-        let n = x.nrows();
-        let row = |i: usize, f: usize| if i < n { x[[i, f]] } else { x_swapped[[i - n, f]] };
-        combine(&self.tie.margins(2 * n, &row), &self.a_wins.margins(2 * n, &row), n)
+        let mut stages = self.staged_proba(x, x_swapped, self.rounds().max(1));
+        stages.pop().unwrap_or_default()
     }
 
     /// Keep the first `rounds` rounds of both boosters.

@@ -224,13 +224,6 @@ impl Booster {
         stages
     }
 
-    /// Margins of each row with every tree.
-    pub fn margins(&self, rows: usize, row: &dyn Fn(usize, usize) -> f64) -> Vec<f64> {
-        (0..rows)
-            .map(|i| self.trees.iter().fold(self.base, |m, t| m + Self::tree_margin(t, &|f| row(i, f))))
-            .collect()
-    }
-
     /// Keep the first `rounds` trees.
     pub fn truncate(&mut self, rounds: usize) {
         self.trees.truncate(rounds);
