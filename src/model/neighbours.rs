@@ -65,14 +65,35 @@ impl Neighbours {
         p: &KnnParams,
         prior: [f64; 3],
     ) -> Vec<KnnValues> {
-        let fetch = match fold_of {
-            Some(_) => p.k * 2 + 2,
-            None => p.k,
+        // Cross-fitted: room for the own fold's hits, which are dropped.
+        let fetch = if fold_of.is_some() { p.k * 2 + 2 } else { p.k };
+        let values = |i: usize, hits_p: &[Hit], hits_a: &[Hit], hits_b: &[Hit]| {
+            let votes = Votes { labels: &self.labels, prior };
+            let keep = |battle: usize| fold_of.is_none_or(|f| f[battle] != f[i]);
+            let hits_p: Vec<Hit> = hits_p.iter().copied().filter(|h| keep(h.row)).collect();
+            let side = |hits: &[Hit]| {
+                let hits: Vec<Hit> = hits.iter().copied().filter(|h| keep(h.row / 2)).collect();
+                votes.response(p, &hits)
+            };
+            let (prompt_tie, prompt_weight) = votes.prompt(p, &hits_p);
+            let (sa, ta, wa) = side(hits_a);
+            let (sb, tb, wb) = side(hits_b);
+            KnnValues { prompt_tie, prompt_weight, score: [sa, sb], tie: [ta, tb], weight: [wa, wb] }
         };
-        let votes = Votes { labels: &self.labels, prior };
+        // The training set against itself: each index searched against its
+        // own vectors, at half the exact arithmetic.
+        if let (Some(_), Some(swapped)) = (fold_of, self.orientation_of(q)) {
+            let hits_p = self.prompts.search_self(fetch);
+            let hits_r = self.responses.search_self(fetch);
+            let (a, b) = if swapped { (1, 0) } else { (0, 1) };
+            return (0..q.len())
+                .into_par_iter()
+                .map(|i| values(i, &hits_p[i], &hits_r[2 * i + a], &hits_r[2 * i + b]))
+                .collect();
+        }
         let dim = q.dim;
-        // Search in blocks of rows: exact search runs as a matrix product per
-        // block, and the hit lists held at once stay bounded.
+        // Search in blocks of rows: exact search runs as tiled matrix products
+        // per block, and the hit lists held at once stay bounded.
         const BLOCK: usize = 8192;
         let mut out = Vec::with_capacity(q.len());
         for start in (0..q.len()).step_by(BLOCK) {
@@ -81,20 +102,33 @@ impl Neighbours {
             let hits_p = self.prompts.search_many(&q.prompt[span.clone()], fetch);
             let hits_a = self.responses.search_many(&q.a[span.clone()], fetch);
             let hits_b = self.responses.search_many(&q.b[span], fetch);
-            out.par_extend((start..end).into_par_iter().map(|i| {
-                let keep = |battle: usize| fold_of.is_none_or(|f| f[battle] != f[i]);
-                let j = i - start;
-                let hits_p: Vec<Hit> = hits_p[j].iter().copied().filter(|h| keep(h.row)).collect();
-                let side = |hits: &[Hit]| {
-                    let hits: Vec<Hit> = hits.iter().copied().filter(|h| keep(h.row / 2)).collect();
-                    votes.response(p, &hits)
-                };
-                let (prompt_tie, prompt_weight) = votes.prompt(p, &hits_p);
-                let (sa, ta, wa) = side(&hits_a[j]);
-                let (sb, tb, wb) = side(&hits_b[j]);
-                KnnValues { prompt_tie, prompt_weight, score: [sa, sb], tie: [ta, tb], weight: [wa, wb] }
-            }));
+            out.par_extend(
+                (start..end)
+                    .into_par_iter()
+                    .map(|i| values(i, &hits_p[i - start], &hits_a[i - start], &hits_b[i - start])),
+            );
         }
         out
+    }
+
+    /// Whether `q` holds exactly the indexed battles: `Some(false)` as
+    /// indexed, `Some(true)` with every battle's responses swapped, `None`
+    /// otherwise.
+    fn orientation_of(&self, q: &EncodedBattles) -> Option<bool> {
+        let dim = q.dim;
+        if q.prompt.as_slice() != self.prompts.vectors() || 2 * q.a.len() != self.responses.vectors().len() {
+            return None;
+        }
+        let pairs = || self.responses.vectors().chunks_exact(2 * dim);
+        let same = |x: &[f32], y: &[f32]| {
+            pairs()
+                .zip(x.chunks_exact(dim).zip(y.chunks_exact(dim)))
+                .all(|(r, (x, y))| r[..dim] == *x && r[dim..] == *y)
+        };
+        match (same(&q.a, &q.b), same(&q.b, &q.a)) {
+            (true, _) => Some(false),
+            (false, true) => Some(true),
+            _ => None,
+        }
     }
 }

@@ -11,9 +11,14 @@
 //! HNSW points are inserted one by one in row order, and hnsw_rs draws levels
 //! from a fixed internal seed, so the graph is the same on every build.
 
+mod exact;
+mod hit;
+
 use hnsw_rs::prelude::{DistDot, Hnsw};
-use ndarray::ArrayView2;
 use rayon::prelude::*;
+
+use hit::sort_hits;
+pub use hit::{dot, Hit};
 
 /// HNSW build and search parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -74,15 +79,6 @@ impl Search {
     }
 }
 
-/// One neighbour: the row in the collection and its cosine similarity.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Hit {
-    /// Row of the vector in the collection searched.
-    pub row: usize,
-    /// Cosine similarity to the query (dot product of unit vectors).
-    pub sim: f32,
-}
-
 /// A searchable collection of unit vectors, with an HNSW graph when the
 /// collection is large (or when asked for).
 pub struct VectorIndex {
@@ -118,6 +114,11 @@ impl VectorIndex {
         self.data.len().checked_div(self.dim).unwrap_or(0)
     }
 
+    /// The vectors, row-major.
+    pub fn vectors(&self) -> &[f32] {
+        &self.data
+    }
+
     /// True when there are no vectors.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -150,45 +151,25 @@ impl VectorIndex {
 
     /// Exact top-k by dot product.
     pub fn exact(&self, query: &[f32], k: usize) -> Vec<Hit> {
-        self.exact_block(query, k).pop().unwrap_or_default()
+        exact::top_k(&self.data, self.dim, query, k).pop().unwrap_or_default()
     }
 
-    /// Exact top-k for a block of queries: one matrix product (SIMD GEMM)
-    /// against every row, then a partial sort per query.
-    fn exact_block(&self, queries: &[f32], k: usize) -> Vec<Vec<Hit>> {
-        let (n, q) = (self.len(), queries.len() / self.dim.max(1));
-        let k = k.min(n);
-        if k == 0 || q == 0 {
-            return vec![Vec::new(); q];
-        }
-        let data = ArrayView2::from_shape((n, self.dim), &self.data).expect("row-major vectors");
-        let queries = ArrayView2::from_shape((q, self.dim), queries).expect("row-major queries");
-        let sims = queries.dot(&data.t());
-        // One scratch buffer per block; each query keeps only its own k hits.
-        let mut scratch: Vec<Hit> = Vec::with_capacity(n);
-        sims.outer_iter()
-            .map(|row| {
-                scratch.clear();
-                scratch.extend(row.iter().enumerate().map(|(row, &sim)| Hit { row, sim }));
-                if k < scratch.len() {
-                    scratch.select_nth_unstable_by(k - 1, cmp_hits);
-                }
-                let mut top = scratch[..k].to_vec();
-                sort_hits(&mut top);
-                top
-            })
-            .collect()
-    }
-
-    /// Search many queries in parallel (exact search in blocks of 64 queries).
+    /// Search many queries in parallel (exact search in tiled blocks of
+    /// queries, see `exact`).
     pub fn search_many(&self, queries: &[f32], k: usize) -> Vec<Vec<Hit>> {
         match self.hnsw {
             Some(_) => queries.par_chunks_exact(self.dim).map(|q| self.search(q, k)).collect(),
-            None => {
-                let blocks: Vec<Vec<Vec<Hit>>> =
-                    queries.par_chunks(64 * self.dim).map(|b| self.exact_block(b, k)).collect();
-                blocks.into_iter().flatten().collect()
-            }
+            None => exact::top_k(&self.data, self.dim, queries, k),
+        }
+    }
+
+    /// The `k` most similar rows to each row of the collection itself
+    /// (itself included), in row order: what `search_many` over the
+    /// collection's own vectors returns, at half the arithmetic when exact.
+    pub fn search_self(&self, k: usize) -> Vec<Vec<Hit>> {
+        match self.hnsw {
+            Some(_) => self.search_many(&self.data, k),
+            None => exact::top_k_self(&self.data, self.dim, k),
         }
     }
 
@@ -198,19 +179,6 @@ impl VectorIndex {
             p.ef_search = ef;
         }
     }
-}
-
-fn cmp_hits(a: &Hit, b: &Hit) -> std::cmp::Ordering {
-    b.sim.total_cmp(&a.sim).then(a.row.cmp(&b.row))
-}
-
-fn sort_hits(hits: &mut [Hit]) {
-    hits.sort_by(cmp_hits);
-}
-
-/// Dot product of two equal-length vectors (cosine similarity for unit vectors).
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 #[cfg(test)]
