@@ -7,6 +7,7 @@ use rayon::iter::ParallelExtend;
 
 use crate::data::Label;
 use crate::features::{EncodedBattles, KnnParams, KnnValues, Votes};
+use crate::progress::{Cancel, Cancelled};
 use crate::search::{Hit, HnswParams, Search, VectorIndex};
 
 /// Searchable training prompts and responses, with the training votes.
@@ -57,14 +58,16 @@ impl Neighbours {
 
     /// Neighbour values for each battle of `q`. With `fold_of`, `q` is the
     /// training set itself and neighbours from a row's own fold are skipped,
-    /// so no training row sees its own vote.
+    /// so no training row sees its own vote. `cancel` is checked before
+    /// each block of look-ups.
     pub(crate) fn values(
         &self,
         q: &EncodedBattles,
         fold_of: Option<&[usize]>,
         p: &KnnParams,
         prior: [f64; 3],
-    ) -> Vec<KnnValues> {
+        cancel: &Cancel,
+    ) -> Result<Vec<KnnValues>, Cancelled> {
         let fetch = match fold_of {
             Some(_) => p.k * 2 + 2,
             None => p.k,
@@ -76,6 +79,7 @@ impl Neighbours {
         const BLOCK: usize = 8192;
         let mut out = Vec::with_capacity(q.len());
         for start in (0..q.len()).step_by(BLOCK) {
+            cancel.check()?;
             let end = (start + BLOCK).min(q.len());
             let span = start * dim..end * dim;
             let hits_p = self.prompts.search_many(&q.prompt[span.clone()], fetch);
@@ -95,6 +99,6 @@ impl Neighbours {
                 KnnValues { prompt_tie, prompt_weight, score: [sa, sb], tie: [ta, tb], weight: [wa, wb] }
             }));
         }
-        out
+        Ok(out)
     }
 }
