@@ -6,7 +6,6 @@ there; the tests that need its absence make sure of it themselves.
 
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pandas as pd
 import pytest
 
 import knnpref
+from helpers import python_paused_at
 
 SAMPLE = Path(os.environ["KNNPREF_SAMPLE"])
 ROWS = 60
@@ -102,11 +102,7 @@ def test_ctrl_c_while_fitting_stops_the_fit_and_the_next_call_runs(train, tmp_pa
         "knnpref.build_index(sys.argv[1], sys.argv[3], seed=0, folds=3, static=True, progress=False)\n"
         "print('second finished')\n"
     )
-    env = dict(os.environ, KNNPREF_TEST_PAUSE_AT="fit-select,fit-done", KNNPREF_TEST_PAUSE_SECS="30")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script, str(train), str(first), str(second)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    proc = python_paused_at("fit-select,fit-done", 30, script, train, first, second)
     try:
         seen = []
         for line in proc.stderr:
