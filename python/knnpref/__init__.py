@@ -75,13 +75,16 @@ class _TextLines:
             if not finished:
                 return
         elapsed = now - self._started[stage]
-        done = f"{position:,}" if total is None else f"{position:,}/{total:,} ({100 * position / max(total, 1):.0f}%)"
+        if total is not None:
+            done = f" {position:,}/{total:,} ({100 * position / max(total, 1):.0f}%)"
+        else:
+            done = f" {position:,}" if position else ""
         if finished:
-            self._write(f"knnpref: {stage} done: {done}, {elapsed:.1f}s")
+            self._write(f"knnpref: {stage} done{done} in {elapsed:.1f}s")
             del self._started[stage], self._last[stage]
         elif now - self._last[stage] >= self.every:
             self._last[stage] = now
-            self._write(f"knnpref: {stage} {done}, {elapsed:.0f}s")
+            self._write(f"knnpref: {stage}{done}, {elapsed:.0f}s")
 
     @staticmethod
     def _write(line: str) -> None:
