@@ -49,7 +49,7 @@ fn real_vectors() -> Option<Vec<f32>> {
         max_tokens: None,
         device: Device::Cpu,
         use_cache: true,
-        progress: true,
+        progress: knnpref::progress::Progress::terminal(),
     })
     .unwrap();
     let mut turns: Vec<&[String]> = Vec::new();

@@ -47,7 +47,7 @@ fn embedding(c: &mut Criterion) {
         max_tokens: None,
         device: Device::Cpu,
         use_cache: false,
-        progress: false,
+        progress: knnpref::progress::Progress::hidden(),
     };
     let mut embedder = Embedder::open(&cfg).unwrap();
     let raw = texts(32);

@@ -84,7 +84,7 @@ fn main() {
         max_tokens: Some(MAX_TOKENS),
         device: Device::Cpu,
         use_cache: false,
-        progress: false,
+        progress: knnpref::progress::Progress::hidden(),
     })
     .unwrap();
     let fitted = embedder.fit_many(&turns);

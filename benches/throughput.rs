@@ -197,6 +197,6 @@ fn config(model_dir: &std::path::Path, threads: usize, sessions: usize, batch_si
         max_tokens: None,
         device: Device::Cpu,
         use_cache: false,
-        progress: false,
+        progress: knnpref::progress::Progress::hidden(),
     }
 }

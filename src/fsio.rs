@@ -8,9 +8,11 @@
 //! handler delete them before it exits. Also here: a folder lock for writers
 //! that must take turns, and the test hook that pauses a run at a named stage
 //! (`pause_at`) so that tests can kill it there.
-//! A host that cannot exit on interrupt (the Python module) calls
-//! [`request_cancel`] instead: embedding stops at its next batch and no
-//! temporary file or folder is renamed into place until [`clear_cancel`].
+//! A host that cannot exit on interrupt (the Python module) cancels the
+//! call's own token (`progress::Cancel`, which stops embedding and fitting
+//! at their next check) and also calls [`request_cancel`]: the process-wide
+//! last guard that no temporary file or folder is renamed into place, and
+//! that a test pause ends, until [`clear_cancel`].
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,9 +24,10 @@ use sha2::{Digest, Sha256};
 static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 static CANCELLED: AtomicBool = AtomicBool::new(false);
 
-/// Ask the running command to stop: embedding stops at its next batch, and
-/// no output is renamed into place (its temporary file is removed) until
-/// [`clear_cancel`]. For hosts that stay alive after an interrupt.
+/// Refuse every rename into place (the temporary file is removed instead)
+/// and end test pauses, until [`clear_cancel`]: for a host that stays alive
+/// after an interrupt, beside cancelling the call's `progress::Cancel` token
+/// (which is what stops the work itself).
 pub fn request_cancel() {
     CANCELLED.store(true, Ordering::SeqCst);
 }
@@ -206,8 +209,9 @@ pub(crate) fn replace_dir<E>(
 /// of stages), print `knnpref test pause: STAGE` on stderr when the process
 /// reaches that stage and sleep `KNNPREF_TEST_PAUSE_SECS` (default 60), so
 /// that a test can interrupt or kill it at exactly that point. Stages:
-/// `before-rename` (any atomic write, before its rename) and those of an
-/// index save (see `index::save`).
+/// `before-rename` (any atomic write, before its rename), those of an
+/// index save (see `index::save`) and of a model fit (`fit-select`,
+/// `fit-done`; see `model::Model::fit`).
 pub(crate) fn pause_at(stage: &str) {
     let Some(wanted) = std::env::var_os("KNNPREF_TEST_PAUSE_AT") else { return };
     if !wanted.to_string_lossy().split(',').any(|s| s.trim() == stage) {

@@ -4,7 +4,8 @@
 //! Runtime ([`embed`]), turned into features ([`features`]) with the help of
 //! neighbour search ([`search`]), and scored by a calibrated, swap-symmetric
 //! model ([`model`]); `index` stores a fitted model and [`pipeline`] ties
-//! the stages into the commands. Layers only point down, in that order;
+//! the stages into the commands; [`progress`] is where they report and how
+//! a caller cancels them. Layers only point down, in that order;
 //! `ARCHITECTURE.md` draws the picture and `tests/architecture.rs` checks it.
 #![deny(missing_docs)]
 
@@ -16,6 +17,7 @@ pub(crate) mod index;
 pub mod metrics;
 pub mod model;
 pub mod pipeline;
+pub mod progress;
 pub mod rand;
 pub mod search;
 pub mod synth;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// Top-level library modules, lowest layer first. A module may use modules
 /// of lower layers, and modules of its own top-level module without cycles.
 const LAYERS: [&[&str]; 7] = [
-    &["fsio", "rand", "table", "search"],
+    &["fsio", "progress", "rand", "table", "search"],
     &["data", "synth"],
     &["metrics", "embed"],
     &["features"],

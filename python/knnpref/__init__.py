@@ -14,16 +14,34 @@ check and message is the CLI's. Models, runtime and the embedding cache are
 found in ``$KNNPREF_HOME`` (default ``~/.cache/knnpref``), as for the CLI.
 
 Long calls release the GIL; Ctrl-C (or a notebook's stop button) cancels
-them with ``KeyboardInterrupt`` and leaves no partial file behind.
+them with ``KeyboardInterrupt`` (embedding, neighbour look-ups, the head's
+fits and evaluation folds stop at their next check) and leaves no partial
+file or index folder behind.
+
+Progress: every long call takes ``progress=``. ``True`` (the default) shows
+a ``tqdm.auto`` bar per stage when tqdm is installed (a widget in Jupyter),
+else a few one-line updates on ``sys.stderr`` (at most one every 10 s per
+stage, plus its start and end). ``False`` shows nothing. A callable is called
+as ``progress(stage, position, total, finished)`` on the calling thread, at
+most about 5 times a second per stage plus each stage's first and last call:
+``stage`` is e.g. ``"embedding train"`` (position in tokens), ``"fitting"``
+(no total) or ``"evaluating"`` (in model fits); ``total`` is ``None`` when the
+stage has no count; ``finished`` is true on the last call of a stage that
+completed (a cancelled or failed stage gets none). An exception raised by
+the callable is reported once through ``sys.unraisablehook`` and the callable
+is not called again during that call, which carries on; a
+``KeyboardInterrupt`` raised in it cancels the call like Ctrl-C.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
+import time
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, Optional, Union
+from typing import Any, Callable, Dict, Iterator, Optional, Union
 
 from . import _native
 from ._native import DataError, IndexRefused
@@ -32,7 +50,92 @@ __all__ = ["DataError", "Index", "IndexRefused", "build_index", "evaluate", "__v
 __version__: str = _native.__version__
 
 PathLike = Union[str, "os.PathLike[str]"]
+ProgressCallback = Callable[[str, int, Optional[int], bool], Any]
+Progress = Union[bool, ProgressCallback]
 SUBMISSION_COLUMNS = ("id", "winner_model_a", "winner_model_b", "winner_tie")
+
+
+class _TextLines:
+    """The default progress without tqdm: one-line updates on ``sys.stderr``.
+
+    A stage's start and end, and while it runs at most one line every
+    ``every`` seconds.
+    """
+
+    def __init__(self, every: float = 10.0) -> None:
+        self.every = every
+        self._started: Dict[str, float] = {}
+        self._last: Dict[str, float] = {}
+
+    def __call__(self, stage: str, position: int, total: Optional[int], finished: bool) -> None:
+        now = time.monotonic()
+        if stage not in self._started:
+            self._started[stage] = self._last[stage] = now
+            self._write(f"knnpref: {stage} ...")
+            if not finished:
+                return
+        elapsed = now - self._started[stage]
+        if total is not None:
+            done = f" {position:,}/{total:,} ({100 * position / max(total, 1):.0f}%)"
+        else:
+            done = f" {position:,}" if position else ""
+        if finished:
+            self._write(f"knnpref: {stage} done{done} in {elapsed:.1f}s")
+            del self._started[stage], self._last[stage]
+        elif now - self._last[stage] >= self.every:
+            self._last[stage] = now
+            self._write(f"knnpref: {stage}{done}, {elapsed:.0f}s")
+
+    @staticmethod
+    def _write(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        self._started.clear()
+        self._last.clear()
+
+
+class _TqdmBars:
+    """The default progress with tqdm: one ``tqdm.auto`` bar per stage."""
+
+    def __init__(self, tqdm: Any) -> None:
+        self._tqdm = tqdm
+        self._bars: Dict[str, Any] = {}
+
+    def __call__(self, stage: str, position: int, total: Optional[int], finished: bool) -> None:
+        bar = self._bars.get(stage)
+        if bar is None:
+            unit = "tok" if stage.startswith("embedding") else "fit" if stage == "evaluating" else "it"
+            bar = self._bars[stage] = self._tqdm(total=total, desc=stage, unit=unit, unit_scale=unit == "tok")
+        bar.update(position - bar.n)
+        if finished:
+            bar.close()
+            del self._bars[stage]
+
+    def close(self) -> None:
+        for bar in self._bars.values():
+            bar.close()
+        self._bars.clear()
+
+
+def _default_progress() -> Union[_TextLines, _TqdmBars]:
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _TextLines()
+    return _TqdmBars(tqdm)
+
+
+@contextmanager
+def _call(embed: Dict[str, Any]) -> Iterator[Dict[str, Any]]:
+    """The options of one native call, with ``progress`` turned into a callable or None."""
+    setting = embed["progress"]
+    callback = None if setting is False else _default_progress() if setting is True else setting
+    try:
+        yield dict(embed, progress=callback)
+    finally:
+        if isinstance(callback, (_TextLines, _TqdmBars)):
+            callback.close()  # bars of a stage that did not finish (an error, Ctrl-C)
 
 
 def _embed(
@@ -42,8 +145,10 @@ def _embed(
     max_tokens: Optional[int] = None,
     threads: Optional[int] = None,
     cache: bool = True,
-    progress: bool = True,
+    progress: Progress = True,
 ) -> Dict[str, Any]:
+    if not isinstance(progress, bool) and not callable(progress):
+        raise TypeError(f"progress: expected True, False or a callable, got {type(progress).__name__}")
     return {
         "model": None if model is None else os.fspath(model),
         "quantized": quantized,
@@ -115,11 +220,16 @@ class Index:
         model: Optional[PathLike] = None,
         threads: Optional[int] = None,
         cache: bool = True,
-        progress: bool = True,
+        progress: Progress = True,
     ) -> "Index":
-        """Open the index folder ``path`` (``model``: where its model lives, if not in $KNNPREF_HOME)."""
+        """Open the index folder ``path`` (``model``: where its model lives, if not in $KNNPREF_HOME).
+
+        ``progress`` (see the module's help) applies to this index's
+        :meth:`predict` and :meth:`similar` calls.
+        """
         embed = _embed(model=model, threads=threads, cache=cache, progress=progress)
-        manifest = json.loads(_native.manifest(os.fspath(path), embed))
+        with _call(embed) as options:
+            manifest = json.loads(_native.manifest(os.fspath(path), options))
         return cls(path, manifest, embed)
 
     def predict(self, test: Any, out: Optional[PathLike] = None) -> Any:
@@ -133,9 +243,9 @@ class Index:
         writability before any work). ``df.to_csv(path, index=False,
         float_format="%.9f")`` gives the same bytes.
         """
-        with _as_path(test, "test") as path:
+        with _as_path(test, "test") as path, _call(self._embed) as options:
             ids, a, b, tie, _summary = _native.predict(
-                self.path, path, None if out is None else os.fspath(out), self._embed
+                self.path, path, None if out is None else os.fspath(out), options
             )
         return _table(dict(zip(SUBMISSION_COLUMNS, (ids, a, b, tie))))
 
@@ -145,9 +255,8 @@ class Index:
         Columns: rank, id, similarity, vote, prompt_start, response_a_start,
         response_a_chars, response_b_start, response_b_chars (as ``knnpref similar --json``'s hits).
         """
-        result = json.loads(
-            _native.similar(self.path, text, None if id is None else str(id), k, self._embed)
-        )
+        with _call(self._embed) as options:
+            result = json.loads(_native.similar(self.path, text, None if id is None else str(id), k, options))
         hits = result["hits"]
         keys = list(hits[0].keys()) if hits else ["rank", "id", "similarity", "vote"]
         return _table({key: [h[key] for h in hits] for key in keys})
@@ -169,7 +278,7 @@ def build_index(
     static: bool = False,
     threads: Optional[int] = None,
     cache: bool = True,
-    progress: bool = True,
+    progress: Progress = True,
 ) -> Index:
     """Build an index folder ``out`` from labelled battles, like ``knnpref index``.
 
@@ -180,10 +289,16 @@ def build_index(
     static model, ``max_tokens`` defaults to the model's 256. Raises
     :class:`DataError` for bad input (the CLI's message). The summary that the
     CLI prints is in ``index.summary``.
+
+    ``progress``: ``True`` (tqdm bars, or lines on stderr without tqdm),
+    ``False``, or ``callable(stage, position, total, finished)``; stages
+    ``"embedding train"`` and ``"fitting"`` (see the module's help). Ctrl-C
+    raises ``KeyboardInterrupt`` within moments, also while fitting, and
+    ``out`` is left as it was.
     """
     embed = _embed(model, quantized, static, max_tokens, threads, cache, progress)
-    with _as_path(train, "train") as path:
-        summary = json.loads(_native.build_index(path, os.fspath(out), seed, folds, neighbours, embed))
+    with _as_path(train, "train") as path, _call(embed) as options:
+        summary = json.loads(_native.build_index(path, os.fspath(out), seed, folds, neighbours, options))
     # Just written and checked by the library: read its manifest without re-checking the model.
     with open(os.path.join(os.fspath(out), "manifest.json"), encoding="utf-8") as f:
         manifest = json.load(f)
@@ -208,15 +323,17 @@ def evaluate(
     max_tokens: Optional[int] = None,
     threads: Optional[int] = None,
     cache: bool = True,
-    progress: bool = True,
+    progress: Progress = True,
 ) -> Dict[str, Any]:
     """Nested cross-validation of knnpref and its baselines, like ``knnpref evaluate``.
 
     Returns the content of ``metrics.json`` as a dict. ``oof`` writes the
     out-of-fold predictions, ``report`` a folder with metrics.json and report.html.
+    ``progress`` as for :func:`build_index`; stages ``"embedding train"`` and
+    ``"evaluating"`` (position: model fits done of ``total``).
     """
     embed = _embed(model, quantized, static, max_tokens, threads, cache, progress)
-    with _as_path(train, "train") as path:
+    with _as_path(train, "train") as path, _call(embed) as options:
         text = _native.evaluate(
             path,
             folds,
@@ -226,6 +343,6 @@ def evaluate(
             None if report is None else os.fspath(report),
             learning_curve,
             neighbours,
-            embed,
+            options,
         )
     return json.loads(text)

@@ -1,6 +1,18 @@
-"""Type stubs of the compiled module (``python/src/lib.rs``); use the wrappers in ``knnpref``."""
+"""Type stubs of the compiled module (``python/src/lib.rs``); use the wrappers in ``knnpref``.
 
-from typing import Any, Dict, List, Optional, Tuple
+``embed`` is the dict ``knnpref._embed`` builds, with ``embed["progress"]``
+``None`` (no progress) or a :data:`ProgressCallback`. The callback is called
+on the calling thread, between the 50 ms polls of the worker, as
+``callback(stage, position, total, finished)``: a stage's first event, at most
+one event per 200 ms after it, and ``finished=True`` when the stage completes.
+An exception from it is reported once through ``sys.unraisablehook`` and the
+callback is not called again in that call; a ``KeyboardInterrupt`` from it
+cancels the call. A cancelled call raises ``KeyboardInterrupt``.
+"""
+
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+ProgressCallback = Callable[[str, int, Optional[int], bool], Any]
 
 __version__: str
 

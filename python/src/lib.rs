@@ -3,21 +3,32 @@
 //! Every function takes paths and plain options, runs the library's
 //! `pipeline` function on a worker thread with the GIL released, and returns
 //! plain data (JSON text or columns); `knnpref/__init__.py` turns those into
-//! `Index`, dicts and DataFrames. While the worker runs, the calling thread
-//! polls for signals: on Ctrl-C it asks the library to cancel (embedding
-//! stops at its next batch, nothing is renamed into place), waits for the
-//! worker, removes temporary files and raises `KeyboardInterrupt`.
+//! `Index`, dicts and DataFrames.
+//!
+//! The worker never touches Python. Its progress events go to a queue
+//! (throttled there: a stage's first and last event, and at most one other
+//! per [`MIN_GAP`]), and the calling thread, which polls the worker every
+//! 50 ms with the GIL released in between, hands them to the Python
+//! callable itself, so no thread ever waits for the GIL while another waits
+//! for it. An exception from the callable is reported once through
+//! `sys.unraisablehook` and the callable is not called again in that call;
+//! the run carries on. A `KeyboardInterrupt` from it, or Ctrl-C while
+//! polling, cancels the call's token (embedding and fitting stop at their
+//! next check), refuses any rename into place, waits for the worker,
+//! removes temporary files and raises `KeyboardInterrupt`.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use knnpref::embed::{Device, DEFAULT_BATCH_SIZE, DEFAULT_SESSIONS};
 use knnpref::features::KnnParams;
 use knnpref::model::ModelParams;
 use knnpref::pipeline::{self, EmbedOptions, PipelineError};
+use knnpref::progress::{Cancel, Event, Progress, Sink};
 use pyo3::create_exception;
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyException, PyKeyboardInterrupt, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 create_exception!(
@@ -43,15 +54,26 @@ struct Embed {
     max_tokens: Option<usize>,
     threads: Option<usize>,
     use_cache: bool,
-    progress: bool,
+    /// `None`: no progress; else `callable(stage, position, total, finished)`.
+    progress: Option<Py<PyAny>>,
 }
 
 impl Embed {
-    fn options(&self) -> PyResult<EmbedOptions> {
+    /// The library's options, and the call they belong to.
+    fn options(&self, py: Python<'_>) -> PyResult<(EmbedOptions, Call)> {
         if self.threads == Some(0) {
             return Err(DataError::new_err("invalid argument threads: must be at least 1"));
         }
-        Ok(EmbedOptions {
+        let call = Call {
+            cancel: Cancel::default(),
+            queue: Arc::default(),
+            callback: self.progress.as_ref().map(|c| c.clone_ref(py)),
+        };
+        let progress = match call.callback {
+            Some(_) => Progress::to_sink(call.queue.clone()),
+            None => Progress::hidden(),
+        };
+        let options = EmbedOptions {
             model_dir: self.model.clone(),
             quantized: self.quantized,
             static_model: self.static_model,
@@ -63,8 +85,86 @@ impl Embed {
             max_tokens: self.max_tokens,
             device: Device::Cpu,
             use_cache: self.use_cache,
-            progress: self.progress,
-        })
+            progress: progress.with_cancel(call.cancel.clone()),
+        };
+        Ok((options, call))
+    }
+}
+
+/// Least time between two events of one stage that reach Python (a
+/// stage's first and its finishing event always do): 5 a second.
+const MIN_GAP: Duration = Duration::from_millis(200);
+
+/// One progress event, owned.
+struct Owned {
+    stage: String,
+    position: u64,
+    total: Option<u64>,
+    finished: bool,
+}
+
+/// Progress events waiting for the calling thread, throttled per stage.
+#[derive(Default)]
+struct Queue {
+    state: Mutex<QueueState>,
+}
+
+#[derive(Default)]
+struct QueueState {
+    events: Vec<Owned>,
+    /// When each running stage last queued an event.
+    last: HashMap<String, Instant>,
+}
+
+impl Sink for Queue {
+    fn event(&self, e: &Event<'_>) {
+        let now = Instant::now();
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let due = match state.last.get(e.stage) {
+            None => true,
+            Some(t) => e.finished || now.duration_since(*t) >= MIN_GAP,
+        };
+        if !due {
+            return;
+        }
+        if e.finished {
+            state.last.remove(e.stage);
+        } else {
+            state.last.insert(e.stage.to_string(), now);
+        }
+        let owned =
+            Owned { stage: e.stage.to_string(), position: e.position, total: e.total, finished: e.finished };
+        state.events.push(owned);
+    }
+}
+
+/// What the calling thread holds of one call: the worker's cancel token and
+/// the progress events queued for the Python callable.
+struct Call {
+    cancel: Cancel,
+    queue: Arc<Queue>,
+    callback: Option<Py<PyAny>>,
+}
+
+impl Call {
+    /// Hand the queued events to the callable. An exception from it is
+    /// reported once (`sys.unraisablehook`) and the callable dropped for the
+    /// rest of the call; a `KeyboardInterrupt` (or any `BaseException` that
+    /// is not an `Exception`) is returned, to cancel the call.
+    fn deliver(&mut self, py: Python<'_>) -> PyResult<()> {
+        let events =
+            std::mem::take(&mut self.queue.state.lock().unwrap_or_else(PoisonError::into_inner).events);
+        for e in events {
+            let Some(callback) = &self.callback else { return Ok(()) };
+            if let Err(err) = callback.call1(py, (e.stage, e.position, e.total, e.finished)) {
+                if !err.is_instance_of::<PyException>(py) {
+                    return Err(err);
+                }
+                let callback = self.callback.take().map(|c| c.into_bound(py));
+                err.write_unraisable(py, callback.as_ref());
+            }
+        }
+        Ok(())
     }
 }
 
@@ -83,16 +183,20 @@ fn message(err: &PipelineError) -> String {
 fn to_py(err: PipelineError) -> PyErr {
     let text = message(&err);
     match err {
+        e if e.is_cancelled() => PyKeyboardInterrupt::new_err(text),
         PipelineError::Index(_) | PipelineError::MaxTokensMismatch { .. } => IndexRefused::new_err(text),
         e if e.is_user_error() => DataError::new_err(text),
         _ => PyRuntimeError::new_err(text),
     }
 }
 
-/// Run `work` on its own thread with the GIL released; on a signal that
-/// raises (Ctrl-C), cancel it, wait for it, clean up and raise.
+/// Run `work` on its own thread with the GIL released, handing its
+/// progress to the callable between polls; on a signal that raises
+/// (Ctrl-C), or a `KeyboardInterrupt` from the callable, cancel it, wait for
+/// it, clean up and raise.
 fn interruptible<T: Send + 'static>(
     py: Python<'_>,
+    mut call: Call,
     work: impl FnOnce() -> Result<T, PipelineError> + Send + 'static,
 ) -> PyResult<T> {
     let (tx, rx) = mpsc::channel();
@@ -107,29 +211,41 @@ fn interruptible<T: Send + 'static>(
             (rx, got)
         });
         rx = back;
-        match got {
-            Ok(done) => {
-                let _ = worker.join();
-                return done.map_err(to_py);
-            }
+        let done = match got {
+            Ok(done) => Some(done),
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 let _ = worker.join();
                 return Err(PyRuntimeError::new_err(
                     "knnpref failed unexpectedly (a worker thread panicked)",
                 ));
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) => None,
+        };
+        // The last events (a stage's finish) reach the callable before the call returns.
+        if let Err(interrupt) = call.deliver(py).and_then(|()| py.check_signals()) {
+            return Err(cancel(py, &call.cancel, worker, interrupt));
         }
-        if let Err(interrupt) = py.check_signals() {
-            knnpref::fsio::request_cancel();
-            py.detach(|| {
-                let _ = worker.join();
-            });
-            knnpref::fsio::remove_pending();
-            knnpref::fsio::clear_cancel();
-            return Err(interrupt);
+        if let Some(done) = done {
+            let _ = worker.join();
+            return done.map_err(to_py);
         }
     }
+}
+
+/// Stop the worker: cancel its token and refuse renames into place until it
+/// has returned, then remove its temporary files; returns `interrupt`. The
+/// process-wide refusal (`fsio::request_cancel`) is lifted before this
+/// returns, so the next call starts without it; the token was this call's
+/// alone.
+fn cancel(py: Python<'_>, token: &Cancel, worker: std::thread::JoinHandle<()>, interrupt: PyErr) -> PyErr {
+    token.cancel();
+    knnpref::fsio::request_cancel();
+    py.detach(|| {
+        let _ = worker.join();
+    });
+    knnpref::fsio::remove_pending();
+    knnpref::fsio::clear_cancel();
+    interrupt
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
@@ -149,8 +265,9 @@ fn build_index(
     embed: Embed,
 ) -> PyResult<String> {
     let params = fit_params(seed, folds, neighbours)?;
-    let cfg = pipeline::IndexConfig { train, out, embed: embed.options()?, params };
-    interruptible(py, move || pipeline::build_index(&cfg).map(|s| to_json(&s)))
+    let (options, call) = embed.options(py)?;
+    let cfg = pipeline::IndexConfig { train, out, embed: options, params };
+    interruptible(py, call, move || pipeline::build_index(&cfg).map(|s| to_json(&s)))
 }
 
 fn fit_params(seed: u64, folds: usize, neighbours: usize) -> PyResult<ModelParams> {
@@ -182,8 +299,8 @@ fn predict(
     out: Option<PathBuf>,
     embed: Embed,
 ) -> PyResult<Columns> {
-    let options = embed.options()?;
-    interruptible(py, move || {
+    let (options, call) = embed.options(py)?;
+    interruptible(py, call, move || {
         if let Some(out) = &out {
             pipeline::check_writable(out)?;
         }
@@ -212,8 +329,9 @@ fn similar(
         (None, Some(id)) => pipeline::Query::Id(id),
         _ => return Err(DataError::new_err("invalid argument text/id: give exactly one of them")),
     };
-    let cfg = pipeline::SimilarConfig { index, query, show: k, embed: embed.options()? };
-    interruptible(py, move || pipeline::similar(&cfg).map(|r| to_json(&r)))
+    let (options, call) = embed.options(py)?;
+    let cfg = pipeline::SimilarConfig { index, query, show: k, embed: options };
+    interruptible(py, call, move || pipeline::similar(&cfg).map(|r| to_json(&r)))
 }
 
 /// Nested cross-validation; returns the metrics.json content as JSON.
@@ -235,6 +353,7 @@ fn evaluate(
     if repeats == 0 {
         return Err(DataError::new_err("invalid argument repeats: must be at least 1"));
     }
+    let (options, call) = embed.options(py)?;
     let cfg = pipeline::EvaluateConfig {
         train,
         folds,
@@ -242,11 +361,11 @@ fn evaluate(
         repeats,
         oof,
         report,
-        embed: embed.options()?,
+        embed: options,
         params: fit_params(seed, folds, neighbours)?,
         learning_curve,
     };
-    interruptible(py, move || pipeline::evaluate(&cfg).map(|r| to_json(&r)))
+    interruptible(py, call, move || pipeline::evaluate(&cfg).map(|r| to_json(&r)))
 }
 
 /// An index's manifest as JSON, after checking its model (cheap: the files
@@ -254,8 +373,8 @@ fn evaluate(
 #[pyfunction]
 #[pyo3(signature = (index, embed))]
 fn manifest(py: Python<'_>, index: PathBuf, embed: Embed) -> PyResult<String> {
-    let options = embed.options()?;
-    interruptible(py, move || pipeline::index_manifest(&index, &options).map(|m| to_json(&m)))
+    let (options, call) = embed.options(py)?;
+    interruptible(py, call, move || pipeline::index_manifest(&index, &options).map(|m| to_json(&m)))
 }
 
 #[pymodule]

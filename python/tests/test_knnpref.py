@@ -19,6 +19,7 @@ import pyarrow as pa
 import pytest
 
 import knnpref
+from helpers import python_paused_at
 
 CLI = os.environ["KNNPREF_BIN"]
 SAMPLE = Path(os.environ["KNNPREF_SAMPLE"])
@@ -142,11 +143,7 @@ def test_interrupted_predict_leaves_no_file(data, static_index, tmp_path):
         "index.predict(sys.argv[2], out=sys.argv[3])\n"
         "print('finished')\n"
     )
-    env = dict(os.environ, KNNPREF_TEST_PAUSE_AT="before-rename", KNNPREF_TEST_PAUSE_SECS="20")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script, static_index.path, str(data / "test.csv"), str(out_dir / "sub.csv")],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    proc = python_paused_at("before-rename", 20, script, static_index.path, data / "test.csv", out_dir / "sub.csv")
     try:
         # The finished temporary file appears, then the library waits before the rename.
         for _ in range(600):

@@ -8,6 +8,7 @@ use knnpref::model::ModelParams;
 use knnpref::pipeline::{
     EmbedOptions, ErrorsConfig, EvaluateConfig, IndexConfig, PredictConfig, Query, SimilarConfig,
 };
+use knnpref::progress::Progress;
 use knnpref::search::HnswParams;
 
 use knnpref::synth::SynthParams;
@@ -54,7 +55,7 @@ impl EmbedArgs {
             max_tokens: self.max_tokens,
             device: self.device.into(),
             use_cache: !self.no_cache,
-            progress: !quiet,
+            progress: if quiet { Progress::hidden() } else { Progress::terminal() },
         })
     }
 }

@@ -10,6 +10,7 @@ use knnpref::embed::distill::{distill, DistillParams};
 use super::config::arg_err;
 use super::ArgError;
 use knnpref::pipeline::PipelineError;
+use knnpref::progress::Progress;
 
 /// `knnpref distill`.
 #[derive(Debug, Args)]
@@ -60,7 +61,7 @@ impl DistillArgs {
             batch_size: self.batch_size,
             threads: self.threads.unwrap_or_else(super::default_threads),
             limit: self.limit,
-            progress: !quiet,
+            progress: if quiet { Progress::hidden() } else { Progress::terminal() },
             ..DistillParams::new(model, self.out.clone())
         })
     }

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use super::stats::progress_bar;
 use super::{token_count, Cache, EmbedError, Embedder};
+use crate::progress::Progress;
 
 impl Embedder {
     /// Embed texts; returns row-major L2-normalised vectors, one per text.
@@ -54,7 +55,10 @@ impl Embedder {
         order.sort_by(|&i, &j| (lengths[i], unique[todo[i]]).cmp(&(lengths[j], unique[todo[j]])));
         let batches: Vec<&[usize]> = order.chunks(self.batch_size).collect();
         let total_tokens: u64 = lengths.iter().map(|&l| l as u64).sum();
-        let bar = progress_bar(self.progress && !todo.is_empty(), total_tokens, what);
+        let hidden = Progress::hidden();
+        let shown = if todo.is_empty() { &hidden } else { &self.progress };
+        let bar = shown
+            .stage(&format!("embedding {what}"), Some(total_tokens), || progress_bar(total_tokens, what));
         bar.set_message(format!(
             "{} texts ({} cached, {} duplicates)",
             todo.len(),
@@ -67,11 +71,12 @@ impl Embedder {
         let next = AtomicUsize::new(0);
         let (tx, rx) = mpsc::channel::<Result<(usize, Vec<Vec<f32>>), EmbedError>>();
         let cache = &mut self.cache;
+        let cancel = self.progress.cancel();
         let run = std::thread::scope(|scope| -> Result<(), EmbedError> {
             for session in self.sessions.iter_mut() {
                 let (tx, next, batches, unique, todo) = (tx.clone(), &next, &batches, &unique, &todo);
                 scope.spawn(move || loop {
-                    if crate::fsio::cancel_requested() {
+                    if cancel.is_cancelled() {
                         let _ = tx.send(Err(EmbedError::Cancelled));
                         break;
                     }
@@ -107,8 +112,13 @@ impl Embedder {
             }
             Ok(())
         });
-        bar.finish_and_clear();
-        run?;
+        match run {
+            Ok(()) => bar.finish(),
+            Err(e) => {
+                bar.clear();
+                return Err(e);
+            }
+        }
         self.stats.texts += todo.len();
         self.stats.tokens += total_tokens;
         self.stats.cached += unique.len() - todo.len();

@@ -23,6 +23,7 @@ use super::pca::{sif_weights, Pca};
 use super::runtime::environment;
 use super::static_model::{f32_safetensors, Model2VecConfig, CONFIG, SAFETENSORS, TOKENIZER};
 use crate::fsio::{replace_dir, write_atomic};
+use crate::progress::{Cancelled, Progress};
 
 /// Why distillation failed.
 #[allow(missing_docs)] // each variant's message is its documentation
@@ -72,6 +73,8 @@ pub enum DistillError {
     Invalid { what: &'static str, why: String },
     #[error("{dir} exists and is not a static model folder; refusing to replace it")]
     NotStatic { dir: PathBuf },
+    #[error(transparent)]
+    Cancelled(#[from] Cancelled),
 }
 
 /// What to distill, and how.
@@ -91,8 +94,8 @@ pub struct DistillParams {
     pub threads: usize,
     /// Embed only the first N vocabulary ids (the rest get zero rows); for tests.
     pub limit: Option<usize>,
-    /// Show a progress bar on stderr.
-    pub progress: bool,
+    /// Where progress goes, and the cancel token checked between batches.
+    pub progress: Progress,
 }
 
 impl DistillParams {
@@ -106,7 +109,7 @@ impl DistillParams {
             batch_size: 1024,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             limit: None,
-            progress: false,
+            progress: Progress::hidden(),
         }
     }
 }
@@ -293,10 +296,11 @@ fn embed_tokens(
         .ok_or_else(|| graph_err("the model has no outputs".into()))?;
 
     let len = prefix.len() + 1 + suffix.len();
-    let bar = progress_bar(params.progress, n as u64);
+    let bar = params.progress.stage("distilling", Some(n as u64), || progress_bar(n as u64));
     let mut result: Option<Array2<f32>> = None;
     let batch = params.batch_size.max(1);
     for first in (0..n).step_by(batch) {
+        params.progress.cancel().check()?;
         let end = (first + batch).min(n);
         let rows = end - first;
         let mut ids = Array2::<i64>::zeros((rows, len));
@@ -341,14 +345,11 @@ fn embed_tokens(
         table.slice_mut(s![first..end, ..]).assign(&pooled);
         bar.inc(rows as u64);
     }
-    bar.finish_and_clear();
+    bar.finish();
     result.ok_or_else(|| graph_err("no tokens to embed".into()))
 }
 
-fn progress_bar(show: bool, total: u64) -> indicatif::ProgressBar {
-    if !show {
-        return indicatif::ProgressBar::hidden();
-    }
+fn progress_bar(total: u64) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
     let style = indicatif::ProgressStyle::with_template(
         "distilling [{bar:30}] {pos}/{len} tokens, {per_sec}, eta {eta}",

@@ -44,7 +44,7 @@ impl Embedder {
         // Load the runtime now, so that a missing library or provider is
         // reported before any work.
         environment_for(cfg.device)?;
-        let device = resolve_device(cfg.device, cfg.progress)?;
+        let device = resolve_device(cfg.device, cfg.progress.is_shown())?;
         let mut tokenizer = tokenizers::Tokenizer::from_bytes(&tok_bytes)
             .map_err(|source| EmbedError::Tokenizer { path: dir.join("tokenizer.json"), source })?;
         tokenizer.with_padding(None);
@@ -66,7 +66,7 @@ impl Embedder {
                 threads: cfg.threads.max(1),
                 cuda: device == Device::Cuda,
                 fallback: cfg.device == Device::Auto,
-                notes: cfg.progress,
+                notes: cfg.progress.is_shown(),
                 sessions: cfg.sessions.clamp(1, cfg.threads.max(1)),
             }),
             table: None,
@@ -74,7 +74,7 @@ impl Embedder {
             info,
             cache: None,
             batch_size: cfg.batch_size.max(1),
-            progress: cfg.progress,
+            progress: cfg.progress.clone(),
             stats: EmbedStats::default(),
         };
         if embedder.info.dim == 0 {
@@ -170,7 +170,7 @@ impl Embedder {
             info,
             cache: None,
             batch_size: cfg.batch_size.max(1),
-            progress: cfg.progress,
+            progress: cfg.progress.clone(),
             stats: EmbedStats::default(),
         })
     }

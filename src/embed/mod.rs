@@ -28,6 +28,8 @@ use std::time::Instant;
 use fastembed::{TextEmbedding, TokenizerFiles};
 use rayon::prelude::*;
 
+use crate::progress::Progress;
+
 pub use cache::{Cache, CacheError};
 pub use error::EmbedError;
 pub use fit::fit_turns;
@@ -65,8 +67,9 @@ pub struct EmbedConfig {
     pub device: Device,
     /// Read and write the embedding cache in [`cache_dir`].
     pub use_cache: bool,
-    /// Show a progress bar on stderr.
-    pub progress: bool,
+    /// Where progress goes (hidden, the terminal, a sink), and the call's
+    /// cancel token, checked between batches.
+    pub progress: Progress,
 }
 
 /// What it takes to start the sessions when they are first needed.
@@ -97,7 +100,7 @@ pub struct Embedder {
     info: ModelInfo,
     cache: Option<Cache>,
     batch_size: usize,
-    progress: bool,
+    progress: Progress,
     stats: EmbedStats,
 }
 

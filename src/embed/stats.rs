@@ -39,11 +39,8 @@ impl EmbedStats {
     }
 }
 
-/// A token-throughput progress bar on stderr (hidden when not wanted).
-pub(super) fn progress_bar(show: bool, total: u64, what: &str) -> indicatif::ProgressBar {
-    if !show {
-        return indicatif::ProgressBar::hidden();
-    }
+/// The terminal's token-throughput progress bar of embedding `what`.
+pub(super) fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
     let style = indicatif::ProgressStyle::with_template(&format!(
         "embedding {what:<10} [{{bar:30}}] {{percent:>3}}% {{rate}}, eta {{eta}}  {{msg}}"

@@ -20,7 +20,7 @@ fn embedder_with(
         max_tokens,
         device: Device::Cpu,
         use_cache: false,
-        progress: false,
+        progress: Progress::hidden(),
     })
 }
 

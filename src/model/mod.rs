@@ -15,7 +15,9 @@ use ndarray::Array2;
 
 use crate::data::Label;
 use crate::features::{feature_names, matrices, EncodedBattles, KnnValues};
+use crate::fsio::pause_at;
 use crate::metrics::log_loss;
+use crate::progress::{Cancel, Cancelled};
 use crate::rand::{fold_assignment, SplitMix};
 use crate::search::Hit;
 use head::{BoostedParams, FittedHead, HeadError, HeadParams, Temperature, TreeParams};
@@ -47,11 +49,19 @@ impl Model {
 
     /// Fit on labelled, encoded battles. Returns the model and its
     /// out-of-fold calibrated probabilities for the training rows.
+    ///
+    /// Stops with [`HeadError::Cancelled`] soon after `cancel` is cancelled:
+    /// it is checked before each block of neighbour look-ups, each CV fold's
+    /// fit, each optimiser iteration and each boosting round. Test pauses
+    /// (`fsio::pause_at`): `fit-select` (neighbour features done, before the
+    /// head selection) and `fit-done` (the fit complete, before it returns).
     pub fn fit(
         params: &ModelParams,
         train: &EncodedBattles,
         labels: &[Label],
+        cancel: &Cancel,
     ) -> Result<(Model, Oof), HeadError> {
+        cancel.check()?;
         let n = labels.len();
         if params.folds < 2 || n < params.folds * 2 {
             return Err(HeadError::BadData {
@@ -80,13 +90,15 @@ impl Model {
         // Cross-fitting looks up every training battle.
         let mut model = Model::assemble(placeholder, train, labels.to_vec(), n);
         let fold_of = fold_assignment(n, params.folds, params.seed);
-        let knn = model.knn_values(train, Some(&fold_of));
+        let knn = model.knn_values(train, Some(&fold_of), cancel)?;
         let (x, x_swapped) = matrices(&params.features, train, &knn);
+        pause_at("fit-select");
 
         // Choose the head's hyperparameters by cross-validation, on a seeded
         // sample of rows when there are many.
         let scales: Vec<f64> = if params.features.embedding { params.emb_scales.clone() } else { vec![1.0] };
-        let all = Folded { x: &x, x_swapped: &x_swapped, labels, fold_of: &fold_of, folds: params.folds };
+        let folds = params.folds;
+        let all = Folded { x: &x, x_swapped: &x_swapped, labels, fold_of: &fold_of, folds, cancel };
         let (best, best_oof) = if n > params.select_rows.max(params.folds * 2) {
             let mut rows: Vec<usize> = (0..n).collect();
             SplitMix::new(params.seed ^ 0x5e1e_c7ed).shuffle(&mut rows);
@@ -96,7 +108,7 @@ impl Model {
             let (xs, xss) = (pick(&x), pick(&x_swapped));
             let y: Vec<Label> = rows.iter().map(|&i| labels[i]).collect();
             let f: Vec<usize> = rows.iter().map(|&i| fold_of[i]).collect();
-            let sample = Folded { x: &xs, x_swapped: &xss, labels: &y, fold_of: &f, folds: params.folds };
+            let sample = Folded { x: &xs, x_swapped: &xss, labels: &y, fold_of: &f, folds, cancel };
             let (_, best, _) = select_head(&base, &scales, &params.lambdas, &sample)?;
             (best, cv_oof(&best, &all)?)
         } else {
@@ -120,14 +132,14 @@ impl Model {
         let boosted = match linear_weight < 1.0 {
             true => {
                 let trees = TreeParams { rounds, ..boost.trees };
-                Some(BoostedParams { trees, ..boost }.fit(x.view(), x_swapped.view(), labels)?)
+                Some(BoostedParams { trees, ..boost }.fit(x.view(), x_swapped.view(), labels, cancel)?)
             }
             false => None,
         };
         let best_loss = log_loss(&best_oof, labels);
         let temperature = Temperature::fit(&best_oof, labels);
         let oof = temperature.apply(&best_oof);
-        let head = best.fit(x.view(), x_swapped.view(), labels)?;
+        let head = best.fit_path(&[best.lambda], x.view(), x_swapped.view(), labels, cancel)?.remove(0);
         let state = &mut model.state;
         state.head_params = best;
         state.head = head;
@@ -136,12 +148,13 @@ impl Model {
         state.temperature = temperature;
         state.cv_log_loss = best_loss;
         state.cv_log_loss_calibrated = log_loss(&oof, labels);
+        pause_at("fit-done");
         Ok((model, oof))
     }
 
     /// Calibrated, swap-symmetric probabilities for encoded battles.
     pub fn predict(&self, q: &EncodedBattles) -> Vec<[f64; 3]> {
-        let knn = self.knn_values(q, None);
+        let knn = self.knn_values(q, None, &Cancel::default()).expect(UNCANCELLED);
         let (x, x_swapped) = matrices(&self.state.params.features, q, &knn);
         let linear = self.state.head.predict_proba(x.view(), x_swapped.view());
         let raw = match &self.state.boosted {
@@ -162,7 +175,7 @@ impl Model {
             return None;
         }
         let fold_of = fold_assignment(train.len(), p.folds, p.seed);
-        let knn = self.knn_values(train, Some(&fold_of));
+        let knn = self.knn_values(train, Some(&fold_of), &Cancel::default()).expect(UNCANCELLED);
         Some(matrices(&p.features, train, &knn).0)
     }
 
@@ -172,14 +185,22 @@ impl Model {
     }
 
     /// Neighbour values of `q`'s battles (defaults when the model uses none).
-    fn knn_values(&self, q: &EncodedBattles, fold_of: Option<&[usize]>) -> Vec<KnnValues> {
+    fn knn_values(
+        &self,
+        q: &EncodedBattles,
+        fold_of: Option<&[usize]>,
+        cancel: &Cancel,
+    ) -> Result<Vec<KnnValues>, Cancelled> {
         let p = &self.state.params;
         if !p.features.knn {
-            return vec![KnnValues::default(); q.len()];
+            return Ok(vec![KnnValues::default(); q.len()]);
         }
-        self.neighbours.values(q, fold_of, &p.knn, self.state.prior)
+        self.neighbours.values(q, fold_of, &p.knn, self.state.prior, cancel)
     }
 }
+
+/// Why a look-up with a token nobody else holds cannot fail.
+const UNCANCELLED: &str = "a token nobody else holds is never cancelled";
 
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@ use rayon::iter::ParallelExtend;
 
 use crate::data::Label;
 use crate::features::{EncodedBattles, KnnParams, KnnValues, Votes};
+use crate::progress::{Cancel, Cancelled};
 use crate::search::{Hit, HnswParams, Search, VectorIndex};
 
 /// Searchable training prompts and responses, with the training votes.
@@ -57,14 +58,16 @@ impl Neighbours {
 
     /// Neighbour values for each battle of `q`. With `fold_of`, `q` is the
     /// training set itself and neighbours from a row's own fold are skipped,
-    /// so no training row sees its own vote.
+    /// so no training row sees its own vote. `cancel` is checked before
+    /// each search of an index (each block of look-ups).
     pub(crate) fn values(
         &self,
         q: &EncodedBattles,
         fold_of: Option<&[usize]>,
         p: &KnnParams,
         prior: [f64; 3],
-    ) -> Vec<KnnValues> {
+        cancel: &Cancel,
+    ) -> Result<Vec<KnnValues>, Cancelled> {
         // Cross-fitted: room for the own fold's hits, which are dropped.
         let fetch = if fold_of.is_some() { p.k * 2 + 2 } else { p.k };
         let values = |i: usize, hits_p: &[Hit], hits_a: &[Hit], hits_b: &[Hit]| {
@@ -83,13 +86,15 @@ impl Neighbours {
         // The training set against itself: each index searched against its
         // own vectors, at half the exact arithmetic.
         if let (Some(_), Some(swapped)) = (fold_of, self.orientation_of(q)) {
+            cancel.check()?;
             let hits_p = self.prompts.search_self(fetch);
+            cancel.check()?;
             let hits_r = self.responses.search_self(fetch);
             let (a, b) = if swapped { (1, 0) } else { (0, 1) };
-            return (0..q.len())
+            return Ok((0..q.len())
                 .into_par_iter()
                 .map(|i| values(i, &hits_p[i], &hits_r[2 * i + a], &hits_r[2 * i + b]))
-                .collect();
+                .collect());
         }
         let dim = q.dim;
         // Search in blocks of rows: exact search runs as tiled matrix products
@@ -97,6 +102,7 @@ impl Neighbours {
         const BLOCK: usize = 8192;
         let mut out = Vec::with_capacity(q.len());
         for start in (0..q.len()).step_by(BLOCK) {
+            cancel.check()?;
             let end = (start + BLOCK).min(q.len());
             let span = start * dim..end * dim;
             let hits_p = self.prompts.search_many(&q.prompt[span.clone()], fetch);
@@ -108,7 +114,7 @@ impl Neighbours {
                     .map(|i| values(i, &hits_p[i - start], &hits_a[i - start], &hits_b[i - start])),
             );
         }
-        out
+        Ok(out)
     }
 
     /// Whether `q` holds exactly the indexed battles: `Some(false)` as

@@ -9,16 +9,19 @@ use super::head::{BoostedParams, HeadError, HeadParams};
 use super::params::Oof;
 use crate::data::Label;
 use crate::metrics::log_loss;
+use crate::progress::Cancel;
 use crate::rand::fold_split;
 
 /// The training rows of one selection: features of each battle and of its
-/// swap, votes, and the fold of each row (`0..folds`).
+/// swap, votes, the fold of each row (`0..folds`), and the token that
+/// cancels the fits (checked by every optimiser iteration and boosting round).
 pub(super) struct Folded<'a> {
     pub x: &'a Array2<f64>,
     pub x_swapped: &'a Array2<f64>,
     pub labels: &'a [Label],
     pub fold_of: &'a [usize],
     pub folds: usize,
+    pub cancel: &'a Cancel,
 }
 
 impl Folded<'_> {
@@ -28,8 +31,8 @@ impl Folded<'_> {
         let (train, test) = fold_split(self.fold_of, f);
         let pick = |m: &Array2<f64>, rows: &[usize]| m.select(Axis(0), rows);
         let y: Vec<Label> = train.iter().map(|&i| self.labels[i]).collect();
-        let heads =
-            head.fit_path(lambdas, pick(self.x, &train).view(), pick(self.x_swapped, &train).view(), &y)?;
+        let (xs, xss) = (pick(self.x, &train), pick(self.x_swapped, &train));
+        let heads = head.fit_path(lambdas, xs.view(), xss.view(), &y, self.cancel)?;
         let (xt, xst) = (pick(self.x, &test), pick(self.x_swapped, &test));
         let preds = heads.iter().map(|h| h.predict_proba(xt.view(), xst.view())).collect();
         Ok((test, preds))
@@ -102,7 +105,8 @@ pub(super) fn boosted_oof(params: &BoostedParams, data: &Folded<'_>) -> Result<(
             let (train, test) = fold_split(data.fold_of, f);
             let pick = |m: &Array2<f64>, rows: &[usize]| m.select(Axis(0), rows);
             let y: Vec<Label> = train.iter().map(|&i| data.labels[i]).collect();
-            let fitted = params.fit(pick(data.x, &train).view(), pick(data.x_swapped, &train).view(), &y)?;
+            let (xs, xss) = (pick(data.x, &train), pick(data.x_swapped, &train));
+            let fitted = params.fit(xs.view(), xss.view(), &y, data.cancel)?;
             let (xt, xst) = (pick(data.x, &test), pick(data.x_swapped, &test));
             Ok((test, fitted.staged_proba(xt.view(), xst.view(), ROUND_STEP)))
         })

@@ -53,7 +53,7 @@ fn many_rows_choose_the_head_on_a_sample_and_still_cross_fit_every_row() {
     let train = synthetic(300, 8, 4);
     let labels = train.known_labels().unwrap();
     let sampled = ModelParams { select_rows: 120, lambdas: vec![0.03, 1.0], ..small_params(2) };
-    let (model, oof) = Model::fit(&sampled, &train, &labels).unwrap();
+    let (model, oof) = Model::fit(&sampled, &train, &labels, &Cancel::default()).unwrap();
     assert_eq!(oof.len(), 300);
     assert!(oof.iter().all(|p| (p.iter().sum::<f64>() - 1.0).abs() < 1e-9));
     assert!(log_loss(&oof, &labels) < 1.08, "{}", log_loss(&oof, &labels));
@@ -63,7 +63,7 @@ fn many_rows_choose_the_head_on_a_sample_and_still_cross_fit_every_row() {
     assert!((model.state.cv_log_loss_calibrated - log_loss(&oof, &labels)).abs() < 1e-12);
     assert!(raw_cv.is_finite());
     // Same seed, same everything.
-    let (again, oof2) = Model::fit(&sampled, &train, &labels).unwrap();
+    let (again, oof2) = Model::fit(&sampled, &train, &labels, &Cancel::default()).unwrap();
     assert_eq!(oof, oof2);
     assert_eq!(again.state.head_params, model.state.head_params);
 }
@@ -72,7 +72,7 @@ fn many_rows_choose_the_head_on_a_sample_and_still_cross_fit_every_row() {
 fn fit_learns_length_signal() {
     let train = synthetic(300, 8, 1);
     let labels = train.known_labels().unwrap();
-    let (model, oof) = Model::fit(&small_params(0), &train, &labels).unwrap();
+    let (model, oof) = Model::fit(&small_params(0), &train, &labels, &Cancel::default()).unwrap();
     assert!(log_loss(&oof, &labels) < 1.05, "{}", log_loss(&oof, &labels));
     assert!(model.state.temperature.t > 0.1 && model.state.temperature.t < 10.0);
 }
@@ -81,8 +81,8 @@ fn fit_learns_length_signal() {
 fn same_seed_same_model() {
     let train = synthetic(120, 8, 2);
     let labels = train.known_labels().unwrap();
-    let (m1, o1) = Model::fit(&small_params(5), &train, &labels).unwrap();
-    let (m2, o2) = Model::fit(&small_params(5), &train, &labels).unwrap();
+    let (m1, o1) = Model::fit(&small_params(5), &train, &labels, &Cancel::default()).unwrap();
+    let (m2, o2) = Model::fit(&small_params(5), &train, &labels, &Cancel::default()).unwrap();
     assert_eq!(m1.state, m2.state);
     assert_eq!(o1, o2);
 }
@@ -96,7 +96,7 @@ proptest::proptest! {
     fn predictions_are_swap_and_permutation_equivariant(seed in 0u64..1000, rot in 1usize..39) {
         let train = synthetic(90, 6, seed);
         let labels = train.known_labels().unwrap();
-        let (model, _) = Model::fit(&small_params(seed), &train, &labels).unwrap();
+        let (model, _) = Model::fit(&small_params(seed), &train, &labels, &Cancel::default()).unwrap();
         let q = synthetic(40, 6, seed + 7);
         let p = model.predict(&q);
         let ps = model.predict(&q.swapped());
@@ -134,7 +134,7 @@ fn shuffled_votes_do_not_beat_the_prior() {
     let (y_train, y_test) = (&labels[..600], &labels[600..]);
     let params = ModelParams { features: crate::features::FeatureSet::FULL, ..small_params(4) };
     assert!(params.features.knn);
-    let (model, oof) = Model::fit(&params, &train, y_train).unwrap();
+    let (model, oof) = Model::fit(&params, &train, y_train, &Cancel::default()).unwrap();
     let prior = prior_of(y_train);
     let prior_oof = log_loss(&vec![prior; y_train.len()], y_train);
     let fitted_oof = log_loss(&oof, y_train);
@@ -182,7 +182,8 @@ fn a_battle_whose_only_near_neighbour_is_itself_gets_no_vote_from_itself() {
         let mut labels = train.known_labels().unwrap();
         labels[0] = own;
         let nb = Neighbours::build(&train, labels, Search::Exact, HnswParams::default(), 1);
-        nb.values(&train, cross_fitted.then_some(fold_of.as_slice()), &p, prior)[0]
+        nb.values(&train, cross_fitted.then_some(fold_of.as_slice()), &p, prior, &Cancel::default()).unwrap()
+            [0]
     };
     // Cross-fitted, battle 0's values do not depend on its own vote, and
     // carry (almost) no weight: only orthogonal battles are left.
@@ -202,7 +203,7 @@ fn a_battle_whose_only_near_neighbour_is_itself_gets_no_vote_from_itself() {
 fn training_features_are_the_rows_the_head_was_fitted_on() {
     let train = synthetic(120, 6, 9);
     let labels = train.known_labels().unwrap();
-    let (model, _) = Model::fit(&small_params(4), &train, &labels).unwrap();
+    let (model, _) = Model::fit(&small_params(4), &train, &labels, &Cancel::default()).unwrap();
     let x = model.training_features(&train).expect("stats are present");
     let xs = model.training_features(&train.swapped()).expect("stats are present");
     assert_eq!(x.dim(), (120, model.state.feature_names.len()));
@@ -212,4 +213,35 @@ fn training_features_are_the_rows_the_head_was_fitted_on() {
     // An index folder loads without text statistics: no rows then.
     let bare = EncodedBattles { stats: Vec::new(), ..train };
     assert!(model.training_features(&bare).is_none());
+}
+
+#[test]
+fn a_cancelled_token_stops_the_fit_and_each_of_its_loops() {
+    let train = synthetic(120, 8, 3);
+    let labels = train.known_labels().unwrap();
+    let (cancelled, fresh) = (Cancel::default(), Cancel::default());
+    cancelled.cancel();
+    let cut = |r: Result<_, HeadError>| matches!(r, Err(HeadError::Cancelled(_)));
+    assert!(cut(Model::fit(&small_params(1), &train, &labels, &cancelled).map(|_| ())));
+    // Another call's token is untouched by this one's cancel.
+    let (model, _) = Model::fit(&small_params(1), &train, &labels, &fresh).unwrap();
+    // The loops inside the fit check the token too, not only its entry.
+    let fold_of = crate::rand::fold_assignment(labels.len(), 3, 1);
+    assert!(model.knn_values(&train, Some(&fold_of), &cancelled).is_err());
+    let x = model.training_features(&train).unwrap();
+    let x_swapped = x.mapv(|v| -v);
+    let data = Folded {
+        x: &x,
+        x_swapped: &x_swapped,
+        labels: &labels,
+        fold_of: &fold_of,
+        folds: 3,
+        cancel: &cancelled,
+    };
+    let base = HeadParams { lambda: 1.0, emb_scale: 1.0, scalar_len: x.ncols(), max_iter: 50 };
+    assert!(cut(select_head(&base, &[1.0], &[0.1], &data).map(|_| ())));
+    let boost = BoostedParams { cols: 4, ..BoostedParams::default() };
+    assert!(cut(boosted_oof(&boost, &data).map(|_| ())));
+    let live = Folded { cancel: &fresh, ..data };
+    assert!(select_head(&base, &[1.0], &[0.1], &live).is_ok() && boosted_oof(&boost, &live).is_ok());
 }

@@ -81,11 +81,14 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
     let mut embedder = Embedder::open(&cfg.embed.config(None))?;
     let train = EncodedBattles::encode(&mut embedder, &data.battles, "train")?;
     let encoded_s = clock.elapsed().as_secs_f64();
+    let progress = &cfg.embed.progress;
     let spinner =
-        stage_spinner(cfg.embed.progress, "fitting: neighbour features, head selection by CV, temperature");
-    let (model, oof) = Model::fit(&cfg.params, &train, &labels)?;
-    spinner.finish_and_clear();
+        stage_spinner(progress, "fitting", "fitting: neighbour features, head selection by CV, temperature");
+    let (model, oof) = Model::fit(&cfg.params, &train, &labels, progress.cancel())?;
+    spinner.finish();
     let fitted_s = clock.elapsed().as_secs_f64();
+    // Nothing of a cancelled call is written.
+    progress.cancel().check()?;
     let meta = data
         .battles
         .iter()

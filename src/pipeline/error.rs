@@ -11,6 +11,7 @@ use crate::embed::distill::DistillError;
 use crate::embed::EmbedError;
 use crate::index::IndexError;
 use crate::model::head::HeadError;
+use crate::progress::Cancelled;
 
 /// Why a command failed.
 #[allow(missing_docs)] // each variant's message is its documentation
@@ -55,6 +56,8 @@ pub enum PipelineError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Cancelled(#[from] Cancelled),
 }
 
 /// Whose fault a failure is; it sets the exit code README documents.
@@ -168,8 +171,35 @@ impl PipelineError {
                     | IndexError::BadHead { .. }
             ),
             P::Submission(e) => matches!(e, SubmissionError::NotWritable { .. }),
-            P::Head(_) | P::Report(_) => false,
+            P::Head(_) | P::Report(_) | P::Cancelled(_) => false,
         }
+    }
+
+    /// True when the call stopped because its caller cancelled it (its
+    /// [`Cancel`](crate::progress::Cancel) token, or the host's
+    /// [`request_cancel`](crate::fsio::request_cancel) refusing a rename).
+    pub fn is_cancelled(&self) -> bool {
+        use PipelineError as P;
+        if matches!(
+            self,
+            P::Cancelled(_)
+                | P::Embed(EmbedError::Cancelled)
+                | P::Head(HeadError::Cancelled(_))
+                | P::Distill(DistillError::Cancelled(_))
+        ) {
+            return true;
+        }
+        // The refused rename: fsio's `Interrupted` error, wherever it is wrapped.
+        let mut next = std::error::Error::source(self);
+        while let Some(e) = next {
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::Interrupted)
+            {
+                return true;
+            }
+            next = e.source();
+        }
+        false
     }
 }
 

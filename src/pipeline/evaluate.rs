@@ -19,6 +19,7 @@ use crate::metrics::{
     accuracy, ece, log_loss, mean, paired_bootstrap, reliability, row_losses, segments_of, std_dev, SEGMENTS,
 };
 use crate::model::{prior_of, HeadChoice, Model, ModelParams};
+use crate::progress::Cancel;
 use crate::rand::{fold_assignment, fold_split};
 
 /// What `evaluate` needs.
@@ -62,12 +63,9 @@ pub fn variants(base: &ModelParams) -> Vec<(&'static str, Option<ModelParams>)> 
     ]
 }
 
-/// A progress bar with an ETA over every model fit of the evaluation
-/// (hidden when progress is off; fold results print above it).
-fn fit_bar(show: bool, fits: u64) -> indicatif::ProgressBar {
-    if !show {
-        return indicatif::ProgressBar::hidden();
-    }
+/// The terminal's progress bar with an ETA over every model fit of the
+/// evaluation (fold results print above it).
+fn fit_bar(fits: u64) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::with_draw_target(Some(fits), indicatif::ProgressDrawTarget::stderr());
     bar.set_style(
         indicatif::ProgressStyle::with_template("evaluating [{bar:30}] {pos}/{len} fits, eta {eta}  {msg}")
@@ -85,8 +83,9 @@ fn fit_predict(
     train: &EncodedBattles,
     y: &[Label],
     test: &EncodedBattles,
+    cancel: &Cancel,
 ) -> Result<Vec<[f64; 3]>, PipelineError> {
-    let (model, _) = Model::fit(&ModelParams { seed, ..p.clone() }, train, y)?;
+    let (model, _) = Model::fit(&ModelParams { seed, ..p.clone() }, train, y, cancel)?;
     Ok(model.predict(test).iter().map(normalised).collect())
 }
 
@@ -114,7 +113,9 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
         Curve::plan(n, min_train, cfg.params.folds, variants.len(), &mut warnings)
     });
     let fits_per_fold = variants.len() + usize::from(curve.is_some());
-    let bar = fit_bar(cfg.embed.progress, (repeats * cfg.folds * fits_per_fold) as u64);
+    let fits = (repeats * cfg.folds * fits_per_fold) as u64;
+    let cancel = cfg.embed.progress.cancel();
+    let bar = cfg.embed.progress.stage("evaluating", Some(fits), || fit_bar(fits));
     for r in 0..repeats {
         let fold_seed = cfg.seed.wrapping_add(r as u64);
         let folds = fold_assignment(n, cfg.folds, fold_seed);
@@ -130,7 +131,7 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
                 bar.set_message(format!("repeat {}/{repeats}, fold {}/{}: {name}", r + 1, f + 1, cfg.folds));
                 let probs = match params {
                     None => vec![normalised(&prior_of(&y_train)); test_rows.len()],
-                    Some(p) => fit_predict(p, inner_seed, &train, &y_train, &test)?,
+                    Some(p) => fit_predict(p, inner_seed, &train, &y_train, &test, cancel)?,
                 };
                 fold_losses[v].push(log_loss(&probs, &y_test));
                 for (&i, p) in test_rows.iter().zip(probs) {
@@ -147,7 +148,7 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
                 ));
                 c.add_fold(
                     &variants,
-                    &fit_predict,
+                    &|p, seed, train, y, test| fit_predict(p, seed, train, y, test, cancel),
                     inner_seed,
                     &train,
                     &y_train,
@@ -182,7 +183,7 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
             first_oof = oof;
         }
     }
-    bar.finish_and_clear();
+    bar.finish();
     let row_loss: Vec<Vec<f64>> =
         loss_sum.iter().map(|v| v.iter().map(|s| s / repeats as f64).collect()).collect();
     let all_labels: Vec<Label> = (0..repeats).flat_map(|_| labels.iter().copied()).collect();

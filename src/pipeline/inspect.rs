@@ -10,6 +10,7 @@ use crate::embed::{model_info, EmbedConfig, Embedder};
 use crate::features::EncodedBattles;
 use crate::index::{BattleMeta, IndexFolder, Manifest};
 use crate::model::Model;
+use crate::progress::Progress;
 
 /// What `similar` looks up.
 pub enum Query {
@@ -153,7 +154,8 @@ pub fn similar(cfg: &SimilarConfig) -> Result<SimilarResult, PipelineError> {
         Query::Text(text) => {
             let ecfg = cfg.embed.config(Some(&manifest.model));
             IndexFolder::check_model(manifest, &cfg.index, &model_info(&ecfg.model_dir)?)?;
-            let mut embedder = Embedder::open(&EmbedConfig { progress: false, ..ecfg })?;
+            let progress = Progress::hidden().with_cancel(ecfg.progress.cancel().clone());
+            let mut embedder = Embedder::open(&EmbedConfig { progress, ..ecfg })?;
             let vector = embedder.embed_turns(&[std::slice::from_ref(text)], "query")?;
             Ok(SimilarResult {
                 query: text.clone(),

@@ -10,6 +10,7 @@ use crate::embed::{
     default_model_dir, knnpref_home, model_info, static_model_dir, Device, EmbedConfig, ModelInfo,
 };
 use crate::index::IndexFolder;
+use crate::progress::{Progress, Stage};
 
 /// How to embed, shared by every command.
 #[derive(Debug, Clone)]
@@ -32,8 +33,9 @@ pub struct EmbedOptions {
     pub device: Device,
     /// Read and write the embedding cache.
     pub use_cache: bool,
-    /// Show progress on stderr.
-    pub progress: bool,
+    /// Where progress goes, and the call's cancel token (embedding and
+    /// fitting stop at their next check once it is cancelled).
+    pub progress: Progress,
 }
 
 impl EmbedOptions {
@@ -56,24 +58,24 @@ impl EmbedOptions {
             max_tokens: self.max_tokens.or(built.map(|built| built.max_tokens)),
             device: self.device,
             use_cache: self.use_cache,
-            progress: self.progress,
+            progress: self.progress.clone(),
         }
     }
 }
 
-/// A spinner on stderr for a stage without a natural count (hidden when not shown).
-pub(crate) fn stage_spinner(show: bool, what: &str) -> indicatif::ProgressBar {
-    if !show {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-    );
-    bar.set_message(what.to_string());
-    bar.enable_steady_tick(std::time::Duration::from_millis(200));
-    bar
+/// Stage `name` without a natural count; on the terminal, a spinner that
+/// says `what`.
+pub(crate) fn stage_spinner(progress: &Progress, name: &str, what: &str) -> Stage {
+    progress.stage(name, None, || {
+        let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.set_message(what.to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        bar
+    })
 }
 
 /// Open the index and the embedder config it was built with, refusing a

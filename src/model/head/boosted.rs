@@ -24,6 +24,7 @@ use ndarray::{s, ArrayView2};
 use super::error::HeadError;
 use super::trees::{probability, Booster, TreeParams};
 use crate::data::Label;
+use crate::progress::Cancel;
 
 /// Hyperparameters of the boosted head.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -86,11 +87,14 @@ impl BoostedParams {
     /// Fit on features `x`, their swaps `x_swapped` and labels, with
     /// `trees.rounds` rounds. A class missing from the labels (small folds)
     /// is allowed: the smoothed base keeps its probability above zero.
+    /// Stops with [`HeadError::Cancelled`] at the first round after `cancel`
+    /// is cancelled.
     pub fn fit(
         &self,
         x: ArrayView2<f64>,
         x_swapped: ArrayView2<f64>,
         labels: &[Label],
+        cancel: &Cancel,
     ) -> Result<FittedBoosted, HeadError> {
         self.check()?;
         let n = labels.len();
@@ -104,10 +108,10 @@ impl BoostedParams {
         let all: Vec<usize> = (0..n).collect();
         let tie_y: Vec<f64> =
             (0..2).flat_map(|_| labels.iter().map(|&l| f64::from(l == Label::Tie))).collect();
-        let tie = self.trees.fit(&stacked_columns(x, x_swapped, self.cols, &all), &tie_y);
+        let tie = self.trees.fit(&stacked_columns(x, x_swapped, self.cols, &all), &tie_y, cancel)?;
         let won: Vec<f64> = decisive.iter().map(|&i| f64::from(labels[i] == Label::A)).collect();
         let ab_y: Vec<f64> = won.iter().copied().chain(won.iter().map(|w| 1.0 - w)).collect();
-        let a_wins = self.trees.fit(&stacked_columns(x, x_swapped, self.cols, &decisive), &ab_y);
+        let a_wins = self.trees.fit(&stacked_columns(x, x_swapped, self.cols, &decisive), &ab_y, cancel)?;
         Ok(FittedBoosted { cols: self.cols, tie, a_wins })
     }
 }

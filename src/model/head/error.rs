@@ -22,4 +22,7 @@ pub enum HeadError {
         /// What is wrong with them.
         why: &'static str,
     },
+    /// The caller cancelled the fit (its [`Cancel`](crate::progress::Cancel) token).
+    #[error(transparent)]
+    Cancelled(#[from] crate::progress::Cancelled),
 }

@@ -6,6 +6,7 @@ use ndarray::parallel::prelude::*;
 use ndarray::{Array2, ArrayView2, Axis};
 
 use super::link::softmax;
+use crate::progress::{Cancel, Cancelled};
 
 /// Mean negative log-likelihood and gradient of the penalised objective.
 fn objective(z: ArrayView2<f64>, y: &[usize], lambda: f64, theta: &[f64]) -> (f64, Vec<f64>) {
@@ -59,20 +60,23 @@ fn objective(z: ArrayView2<f64>, y: &[usize], lambda: f64, theta: &[f64]) -> (f6
 }
 
 /// Limited-memory BFGS with a backtracking Armijo line search.
-/// Starts from `theta` (weights then biases) and returns the solution.
+/// Starts from `theta` (weights then biases) and returns the solution;
+/// `cancel` is checked before every iteration.
 pub(super) fn lbfgs_fit(
     z: ArrayView2<f64>,
     y: &[usize],
     lambda: f64,
     max_iter: usize,
     mut theta: Vec<f64>,
-) -> Vec<f64> {
+    cancel: &Cancel,
+) -> Result<Vec<f64>, Cancelled> {
     let (mut f, mut g) = objective(z, y, lambda, &theta);
     let memory = 10;
     let mut s_hist: Vec<Vec<f64>> = Vec::new();
     let mut y_hist: Vec<Vec<f64>> = Vec::new();
     let dotv = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
     for _ in 0..max_iter {
+        cancel.check()?;
         // Two-loop recursion for the search direction.
         let mut q = g.clone();
         let mut alphas = Vec::with_capacity(s_hist.len());
@@ -129,7 +133,7 @@ pub(super) fn lbfgs_fit(
             break;
         }
     }
-    theta
+    Ok(theta)
 }
 
 #[cfg(test)]

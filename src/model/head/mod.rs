@@ -17,6 +17,7 @@ use ndarray::parallel::prelude::*;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
 use crate::data::Label;
+use crate::progress::Cancel;
 pub use boosted::{BoostedParams, FittedBoosted};
 pub use error::HeadError;
 use lbfgs::lbfgs_fit;
@@ -66,7 +67,7 @@ impl HeadParams {
         x_swapped: ArrayView2<f64>,
         y: &[Label],
     ) -> Result<FittedHead, HeadError> {
-        let mut heads = self.fit_path(&[self.lambda], x, x_swapped, y)?;
+        let mut heads = self.fit_path(&[self.lambda], x, x_swapped, y, &Cancel::default())?;
         Ok(heads.pop().expect("one head per lambda"))
     }
 
@@ -74,13 +75,16 @@ impl HeadParams {
     /// standardisation is shared, and the fits run from the strongest
     /// penalty down, each starting from the previous solution (a
     /// warm-started regularisation path), which needs far fewer iterations
-    /// than fitting each penalty from zero.
+    /// than fitting each penalty from zero. Stops with
+    /// [`HeadError::Cancelled`] at the first optimiser iteration after
+    /// `cancel` is cancelled.
     pub fn fit_path(
         &self,
         lambdas: &[f64],
         x: ArrayView2<f64>,
         x_swapped: ArrayView2<f64>,
         y: &[Label],
+        cancel: &Cancel,
     ) -> Result<Vec<FittedHead>, HeadError> {
         for &lambda in lambdas {
             HeadParams { lambda, ..*self }.check()?;
@@ -110,7 +114,7 @@ impl HeadParams {
         let mut theta = vec![0.0; d * 3 + 3];
         let mut heads = vec![None; lambdas.len()];
         for i in order {
-            theta = lbfgs_fit(z.view(), &labels, lambdas[i], self.max_iter, theta);
+            theta = lbfgs_fit(z.view(), &labels, lambdas[i], self.max_iter, theta, cancel)?;
             heads[i] = Some(FittedHead {
                 mean: mean.to_vec(),
                 scale: scale.to_vec(),

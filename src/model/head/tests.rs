@@ -37,7 +37,7 @@ fn params(lambda: f64) -> HeadParams {
 fn warm_started_path_matches_separate_fits() {
     let (x, xs, y) = toy(400, 11);
     let lambdas = [0.01, 1.0, 0.1];
-    let path = params(1.0).fit_path(&lambdas, x.view(), xs.view(), &y).unwrap();
+    let path = params(1.0).fit_path(&lambdas, x.view(), xs.view(), &y, &Cancel::default()).unwrap();
     assert_eq!(path.len(), 3);
     for (head, &lambda) in path.iter().zip(&lambdas) {
         let alone = params(lambda).fit(x.view(), xs.view(), &y).unwrap();
@@ -51,7 +51,7 @@ fn warm_started_path_matches_separate_fits() {
     // Stronger penalties give smaller weights.
     let norm = |h: &FittedHead| h.weights.iter().map(|w| w * w).sum::<f64>();
     assert!(norm(&path[1]) < norm(&path[2]) && norm(&path[2]) < norm(&path[0]));
-    assert!(params(1.0).fit_path(&[0.1, -1.0], x.view(), xs.view(), &y).is_err());
+    assert!(params(1.0).fit_path(&[0.1, -1.0], x.view(), xs.view(), &y, &Cancel::default()).is_err());
 }
 
 #[test]
@@ -125,7 +125,7 @@ fn boosted(cols: usize) -> BoostedParams {
 #[test]
 fn boosted_head_learns_is_swap_symmetric_deterministic_and_round_trips() {
     let (x, xs, y) = toy(1200, 5);
-    let fitted = boosted(2).fit(x.view(), xs.view(), &y).unwrap();
+    let fitted = boosted(2).fit(x.view(), xs.view(), &y, &Cancel::default()).unwrap();
     assert_eq!(fitted.rounds(), 150);
     let p = fitted.predict_proba(x.view(), xs.view());
     let uniform = vec![[1.0 / 3.0; 3]; y.len()];
@@ -145,9 +145,9 @@ fn boosted_head_learns_is_swap_symmetric_deterministic_and_round_trips() {
     cut.truncate(20);
     assert_eq!(cut.predict_proba(x.view(), xs.view()), staged[3]);
     let twenty = BoostedParams { trees: TreeParams { rounds: 20, ..boosted(2).trees }, ..boosted(2) };
-    assert_eq!(twenty.fit(x.view(), xs.view(), &y).unwrap(), cut);
+    assert_eq!(twenty.fit(x.view(), xs.view(), &y, &Cancel::default()).unwrap(), cut);
     // Same data, same trees; and a JSON round trip predicts the same.
-    assert_eq!(fitted, boosted(2).fit(x.view(), xs.view(), &y).unwrap());
+    assert_eq!(fitted, boosted(2).fit(x.view(), xs.view(), &y, &Cancel::default()).unwrap());
     let back: FittedBoosted = serde_json::from_str(&serde_json::to_string(&fitted).unwrap()).unwrap();
     assert_eq!(back.predict_proba(x.view(), xs.view()), p);
 }
@@ -157,14 +157,35 @@ fn boosted_head_refuses_bad_parameters_and_copes_with_one_class() {
     let (x, xs, y) = toy(100, 2);
     let zero_rate =
         BoostedParams { trees: TreeParams { learning_rate: 0.0, ..boosted(2).trees }, ..boosted(2) };
-    assert!(matches!(zero_rate.fit(x.view(), xs.view(), &y), Err(HeadError::BadParam { .. })));
-    assert!(matches!(boosted(3).fit(x.view(), xs.view(), &y), Err(HeadError::BadData { .. })));
+    assert!(matches!(
+        zero_rate.fit(x.view(), xs.view(), &y, &Cancel::default()),
+        Err(HeadError::BadParam { .. })
+    ));
+    assert!(matches!(
+        boosted(3).fit(x.view(), xs.view(), &y, &Cancel::default()),
+        Err(HeadError::BadData { .. })
+    ));
     // Only ties: no decisive battle for the A-vs-B booster, yet the
     // probabilities stay finite, sum to 1 and favour a tie.
     let ties = vec![Label::Tie; y.len()];
-    let p = boosted(2).fit(x.view(), xs.view(), &ties).unwrap().predict_proba(x.view(), xs.view());
+    let p = boosted(2)
+        .fit(x.view(), xs.view(), &ties, &Cancel::default())
+        .unwrap()
+        .predict_proba(x.view(), xs.view());
     for r in &p {
         assert!(r.iter().all(|v| v.is_finite() && *v > 0.0) && (r.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         assert!(r[2] > 0.5 && (r[0] - r[1]).abs() < 1e-12, "{r:?}");
     }
+}
+
+#[test]
+fn a_cancelled_token_stops_the_optimiser_and_the_boosting_rounds() {
+    let (x, xs, y) = toy(200, 11);
+    let cancel = Cancel::default();
+    cancel.cancel();
+    let r = params(0.1).fit_path(&[0.1], x.view(), xs.view(), &y, &cancel);
+    assert!(matches!(r, Err(HeadError::Cancelled(_))));
+    assert!(matches!(boosted(2).fit(x.view(), xs.view(), &y, &cancel), Err(HeadError::Cancelled(_))));
+    let columns = vec![vec![0.0, 1.0, 2.0]];
+    assert!(TreeParams { rounds: 3, ..boosted(2).trees }.fit(&columns, &[0.0, 1.0, 1.0], &cancel).is_err());
 }

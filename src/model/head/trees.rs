@@ -7,6 +7,8 @@
 //! first r trees is the model fitted with r rounds; the caller picks r from
 //! staged out-of-fold predictions.
 
+use crate::progress::{Cancel, Cancelled};
+
 /// Shape of the trees and of the boosting.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TreeParams {
@@ -163,8 +165,8 @@ fn sigmoid(z: f64) -> f64 {
 impl TreeParams {
     /// Fit on `columns` (column-major: one slice per feature, all of the
     /// same length) and 0/1 targets `y`. No rows give `rounds` trees of one
-    /// zero leaf each.
-    pub fn fit(&self, columns: &[Vec<f64>], y: &[f64]) -> Booster {
+    /// zero leaf each. `cancel` is checked before every round.
+    pub fn fit(&self, columns: &[Vec<f64>], y: &[f64], cancel: &Cancel) -> Result<Booster, Cancelled> {
         let n = y.len();
         let cuts: Vec<Vec<f64>> = columns.iter().map(|c| cut_points(c, self.bins.clamp(2, 256))).collect();
         let binned: Vec<Vec<u8>> =
@@ -175,6 +177,7 @@ impl TreeParams {
         let mut margin = vec![base; n];
         let mut trees = Vec::with_capacity(self.rounds);
         for _ in 0..self.rounds {
+            cancel.check()?;
             let gh: Vec<(f64, f64)> = margin
                 .iter()
                 .zip(y)
@@ -185,7 +188,7 @@ impl TreeParams {
                 .collect();
             trees.push(grow(&binned, &cuts, &gh, self, &mut margin));
         }
-        Booster { base, trees }
+        Ok(Booster { base, trees })
     }
 }
 
