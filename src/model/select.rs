@@ -3,7 +3,7 @@
 //! warm-started λ path, scored by out-of-fold log loss.
 
 use ndarray::parallel::prelude::*;
-use ndarray::{Array2, Axis};
+use ndarray::{s, Array2, Axis};
 
 use super::head::{BoostedParams, HeadError, HeadParams};
 use super::params::Oof;
@@ -31,8 +31,7 @@ impl Folded<'_> {
         let (train, test) = fold_split(self.fold_of, f);
         let pick = |m: &Array2<f64>, rows: &[usize]| m.select(Axis(0), rows);
         let y: Vec<Label> = train.iter().map(|&i| self.labels[i]).collect();
-        let (xs, xss) = (pick(self.x, &train), pick(self.x_swapped, &train));
-        let heads = head.fit_path(lambdas, xs.view(), xss.view(), &y, self.cancel)?;
+        let heads = head.fit_path_rows(lambdas, self.x.view(), self.x_swapped.view(), &train, &y, self.cancel)?;
         let (xt, xst) = (pick(self.x, &test), pick(self.x_swapped, &test));
         let preds = heads.iter().map(|h| h.predict_proba(xt.view(), xst.view())).collect();
         Ok((test, preds))
@@ -103,7 +102,8 @@ pub(super) fn boosted_oof(params: &BoostedParams, data: &Folded<'_>) -> Result<(
         .into_par_iter()
         .map(|f| {
             let (train, test) = fold_split(data.fold_of, f);
-            let pick = |m: &Array2<f64>, rows: &[usize]| m.select(Axis(0), rows);
+            // The boosted head reads the first `cols` columns only.
+            let pick = |m: &Array2<f64>, rows: &[usize]| m.slice(s![.., ..params.cols]).select(Axis(0), rows);
             let y: Vec<Label> = train.iter().map(|&i| data.labels[i]).collect();
             let (xs, xss) = (pick(data.x, &train), pick(data.x_swapped, &train));
             let fitted = params.fit(xs.view(), xss.view(), &y, data.cancel)?;

@@ -86,21 +86,44 @@ impl HeadParams {
         y: &[Label],
         cancel: &Cancel,
     ) -> Result<Vec<FittedHead>, HeadError> {
+        let all: Vec<usize> = (0..x.nrows()).collect();
+        self.fit_path_rows(lambdas, x, x_swapped, &all, y, cancel)
+    }
+
+    /// [`HeadParams::fit_path`] on the rows `rows` of `x` and `x_swapped`
+    /// (`y` holds their labels, in that order), without copying those rows
+    /// out first: the stacked, standardised matrix the optimiser needs is
+    /// built straight from the row indices.
+    pub fn fit_path_rows(
+        &self,
+        lambdas: &[f64],
+        x: ArrayView2<f64>,
+        x_swapped: ArrayView2<f64>,
+        rows: &[usize],
+        y: &[Label],
+        cancel: &Cancel,
+    ) -> Result<Vec<FittedHead>, HeadError> {
         for &lambda in lambdas {
             HeadParams { lambda, ..*self }.check()?;
         }
-        let n = x.nrows();
-        if n == 0 || x_swapped.nrows() != n || y.len() != n {
+        let n = rows.len();
+        let fits = |r: &usize| *r < x.nrows() && *r < x_swapped.nrows();
+        if n == 0 || y.len() != n || !rows.iter().all(fits) {
             return Err(HeadError::BadData {
                 rows: n,
                 why: "features, swapped features and labels must have the same non-zero length",
             });
         }
+        if x_swapped.ncols() != x.ncols() {
+            return Err(HeadError::BadData { rows: n, why: "features and swapped features differ in width" });
+        }
         let d = x.ncols();
-        let mut z = ndarray::concatenate(Axis(0), &[x, x_swapped]).map_err(|_| HeadError::BadData {
-            rows: n,
-            why: "features and swapped features differ in width",
-        })?;
+        // The rows, then the same rows swapped.
+        let mut z = Array2::<f64>::zeros((2 * n, d));
+        for (k, &r) in rows.iter().enumerate() {
+            z.row_mut(k).assign(&x.row(r));
+            z.row_mut(n + k).assign(&x_swapped.row(r));
+        }
         let mean = z.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(d));
         let mut scale = z.std_axis(Axis(0), 0.0).mapv(|s| if s > 1e-12 { 1.0 / s } else { 0.0 });
         for j in self.scalar_len..d {
