@@ -31,7 +31,8 @@ impl Folded<'_> {
         let (train, test) = fold_split(self.fold_of, f);
         let pick = |m: &Array2<f64>, rows: &[usize]| m.select(Axis(0), rows);
         let y: Vec<Label> = train.iter().map(|&i| self.labels[i]).collect();
-        let heads = head.fit_path_rows(lambdas, self.x.view(), self.x_swapped.view(), &train, &y, self.cancel)?;
+        let heads =
+            head.fit_path_rows(lambdas, self.x.view(), self.x_swapped.view(), &train, &y, self.cancel)?;
         let (xt, xst) = (pick(self.x, &test), pick(self.x_swapped, &test));
         let preds = heads.iter().map(|h| h.predict_proba(xt.view(), xst.view())).collect();
         Ok((test, preds))

@@ -80,6 +80,19 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
     let read_s = clock.elapsed().as_secs_f64();
     let mut embedder = Embedder::open(&cfg.embed.config(None))?;
     let train = EncodedBattles::encode(&mut embedder, &data.battles, "train")?;
+    let (embedding, model_info) = (embedder.stats(), embedder.info().clone());
+    // Neither the runtime nor the texts are needed by the fit: free them
+    // first (at 57k battles they are hundreds of MiB of the peak).
+    drop(embedder);
+    let starts: Vec<_> = data
+        .battles
+        .iter()
+        .map(|b| {
+            let start = |turns: &[String]| last_turn_start(turns, 300);
+            (b.content_hash(), start(&b.prompt), start(&b.response_a), start(&b.response_b))
+        })
+        .collect();
+    drop(data.battles);
     let encoded_s = clock.elapsed().as_secs_f64();
     let progress = &cfg.embed.progress;
     let spinner =
@@ -89,16 +102,15 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
     let fitted_s = clock.elapsed().as_secs_f64();
     // Nothing of a cancelled call is written.
     progress.cancel().check()?;
-    let meta = data
-        .battles
-        .iter()
+    let meta = starts
+        .into_iter()
         .zip(&train.stats)
         .zip(&oof)
-        .map(|((b, s), o)| BattleMeta {
-            content_hash: b.content_hash(),
-            prompt_start: last_turn_start(&b.prompt, 300),
-            a_start: last_turn_start(&b.response_a, 300),
-            b_start: last_turn_start(&b.response_b, 300),
+        .map(|(((content_hash, prompt_start, a_start, b_start), s), o)| BattleMeta {
+            content_hash,
+            prompt_start,
+            a_start,
+            b_start,
             a_chars: s.a.chars,
             b_chars: s.b.chars,
             oof: *o,
@@ -114,7 +126,7 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
         linear_weight: state.linear_weight,
         boosted_rounds: state.boosted.as_ref().map_or(0, |b| b.rounds()),
         temperature: state.temperature.t,
-        embedding: embedder.stats(),
+        embedding,
         seconds: StageSeconds::default(),
         warnings: data.warnings,
     };
@@ -123,7 +135,7 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
         knnpref_version: env!("CARGO_PKG_VERSION").to_string(),
-        model: embedder.info().clone(),
+        model: model_info,
         hnsw: cfg.params.hnsw,
         search: cfg.params.search,
         seed: cfg.params.seed,

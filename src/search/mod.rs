@@ -3,7 +3,7 @@
 //! It sits below everything that looks neighbours up (the neighbour features,
 //! the model, `similar`), and knows nothing of battles: rows are just rows.
 //!
-//! Exact search is one matrix product per block of queries (SIMD GEMM);
+//! Exact search is tiled matrix products with a running top-k (`exact`);
 //! HNSW pays for building its graph only when enough queries follow.
 //! `Search::Auto` weighs both: the collection's size and how many queries
 //! the caller will make (see [`Search::uses_hnsw`]), so a handful of
@@ -53,7 +53,9 @@ pub enum Search {
 
 /// With as many queries as vectors (as cross-fitting does), collections
 /// smaller than this are searched exactly under `Search::Auto`.
-/// Extrapolated, not measured at this size: `benches/ann.rs` measured exact
+/// Extrapolated, not measured at this size, and from before exact search
+/// was tiled (it is faster now, so the true crossover is higher and this
+/// errs toward exact): `benches/ann.rs` measured exact
 /// 5.8 s vs HNSW build + search 46 s at 20k vectors and 43 s vs 145 s at 60k.
 /// Exact costs about 1.2e-8 s per query and vector (q·n), HNSW about 1.2 ms
 /// per vector inserted or query searched (n + q) at these sizes, so with

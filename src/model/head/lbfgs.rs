@@ -9,7 +9,7 @@ use super::link::softmax;
 use crate::progress::{Cancel, Cancelled};
 
 /// Mean negative log-likelihood and gradient of the penalised objective.
-fn objective(z: ArrayView2<f64>, y: &[usize], lambda: f64, theta: &[f64]) -> (f64, Vec<f64>) {
+fn objective(z: ArrayView2<f32>, y: &[usize], lambda: f64, theta: &[f64]) -> (f64, Vec<f64>) {
     let d = z.ncols();
     let n = z.nrows() as f64;
     // The weights by class: three contiguous columns, so that each row's
@@ -39,7 +39,7 @@ fn objective(z: ArrayView2<f64>, y: &[usize], lambda: f64, theta: &[f64]) -> (f6
                 for c in 0..3 {
                     let r = p[c] - if c == yi { 1.0 } else { 0.0 };
                     sums[c] += r;
-                    g[c].iter_mut().zip(row).for_each(|(g, x)| *g += r * x);
+                    g[c].iter_mut().zip(row).for_each(|(g, &x)| *g += r * f64::from(x));
                 }
             }
             (loss, g, sums)
@@ -67,15 +67,15 @@ fn objective(z: ArrayView2<f64>, y: &[usize], lambda: f64, theta: &[f64]) -> (f6
     (loss / n + 0.5 * lambda * penalty, grad)
 }
 
-/// Dot product in eight independent lanes, so that it vectorises (a plain
-/// sum is one sequential chain of additions).
-fn dot(a: &[f64], b: &[f64]) -> f64 {
+/// Dot product of a feature row and weights, in f64, in eight independent
+/// lanes so that it vectorises (a plain sum is one sequential chain).
+fn dot(a: &[f32], b: &[f64]) -> f64 {
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(&x, y)| f64::from(x) * y).sum();
     let mut lanes = [0.0; 8];
     for (x, y) in ca.zip(cb) {
         for l in 0..8 {
-            lanes[l] += x[l] * y[l];
+            lanes[l] += f64::from(x[l]) * y[l];
         }
     }
     lanes.iter().sum::<f64>() + tail
@@ -85,7 +85,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// Starts from `theta` (weights then biases) and returns the solution;
 /// `cancel` is checked before every iteration.
 pub(super) fn lbfgs_fit(
-    z: ArrayView2<f64>,
+    z: ArrayView2<f32>,
     y: &[usize],
     lambda: f64,
     max_iter: usize,
@@ -161,8 +161,8 @@ pub(super) fn lbfgs_fit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::Array2;
     use crate::rand::SplitMix;
+    use ndarray::Array2;
 
     /// The objective's gradient against central finite differences, at a
     /// random point, for every weight and bias.
@@ -170,7 +170,7 @@ mod tests {
     fn gradient_matches_finite_differences() {
         let (n, d, lambda) = (60, 4, 0.3);
         let mut rng = SplitMix::new(5);
-        let z = Array2::from_shape_fn((n, d), |_| rng.normal());
+        let z = Array2::from_shape_fn((n, d), |_| rng.normal() as f32);
         let y: Vec<usize> = (0..n).map(|_| rng.below(3)).collect();
         let theta: Vec<f64> = (0..d * 3 + 3).map(|_| 0.5 * rng.normal()).collect();
         let (_, grad) = objective(z.view(), &y, lambda, &theta);

@@ -14,7 +14,7 @@ mod temperature;
 mod trees;
 
 use ndarray::parallel::prelude::*;
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView2, Axis};
 
 use crate::data::Label;
 use crate::progress::Cancel;
@@ -118,18 +118,19 @@ impl HeadParams {
             return Err(HeadError::BadData { rows: n, why: "features and swapped features differ in width" });
         }
         let d = x.ncols();
-        // The rows, then the same rows swapped.
-        let mut z = Array2::<f64>::zeros((2 * n, d));
-        for (k, &r) in rows.iter().enumerate() {
-            z.row_mut(k).assign(&x.row(r));
-            z.row_mut(n + k).assign(&x_swapped.row(r));
-        }
-        let mean = z.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(d));
-        let mut scale = z.std_axis(Axis(0), 0.0).mapv(|s| if s > 1e-12 { 1.0 / s } else { 0.0 });
+        // The rows, then the same rows swapped, standardised, in f32: the
+        // largest matrix of a fit, and the optimiser reads it every iteration.
+        let (mean, mut scale) = column_moments(x, x_swapped, rows);
         for j in self.scalar_len..d {
             scale[j] *= self.emb_scale;
         }
-        standardise(&mut z, &mean, &scale);
+        let mut z = Array2::<f32>::zeros((2 * n, d));
+        z.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(k, mut out)| {
+            let row = if k < n { x.row(rows[k]) } else { x_swapped.row(rows[k - n]) };
+            for (j, (o, v)) in out.iter_mut().zip(row).enumerate() {
+                *o = ((v - mean[j]) * scale[j]) as f32;
+            }
+        });
         let labels: Vec<usize> =
             y.iter().map(|l| l.index()).chain(y.iter().map(|l| l.swapped().index())).collect();
         let mut order: Vec<usize> = (0..lambdas.len()).collect();
@@ -149,11 +150,24 @@ impl HeadParams {
     }
 }
 
-fn standardise(z: &mut Array2<f64>, mean: &Array1<f64>, scale: &Array1<f64>) {
-    z.axis_iter_mut(Axis(0)).into_par_iter().for_each(|mut row| {
-        row -= mean;
-        row *= scale;
-    });
+/// Per-column mean and 1/std (0 for a constant column) over the rows `rows`
+/// of `x` and of `x_swapped` together, in two passes.
+fn column_moments(x: ArrayView2<f64>, x_swapped: ArrayView2<f64>, rows: &[usize]) -> (Vec<f64>, Vec<f64>) {
+    let d = x.ncols();
+    let count = (2 * rows.len()) as f64;
+    let stacked = || rows.iter().flat_map(|&r| [x.row(r), x_swapped.row(r)]);
+    let mut mean = vec![0.0; d];
+    for row in stacked() {
+        mean.iter_mut().zip(row).for_each(|(m, v)| *m += v);
+    }
+    mean.iter_mut().for_each(|m| *m /= count);
+    let mut var = vec![0.0; d];
+    for row in stacked() {
+        var.iter_mut().zip(row).zip(&mean).for_each(|((s, v), m)| *s += (v - m) * (v - m));
+    }
+    let scale =
+        var.iter().map(|s| (s / count).sqrt()).map(|s| if s > 1e-12 { 1.0 / s } else { 0.0 }).collect();
+    (mean, scale)
 }
 
 /// A fitted head, serialisable into the index folder.
