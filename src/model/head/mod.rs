@@ -121,29 +121,36 @@ impl HeadParams {
         // The rows, then the same rows swapped, standardised, in f32: the
         // largest matrix of a fit, and the optimiser reads it every iteration.
         let (mean, mut scale) = column_moments(x, x_swapped, rows);
-        for j in self.scalar_len..d {
-            scale[j] *= self.emb_scale;
-        }
-        let mut z = Array2::<f32>::zeros((2 * n, d));
+        scale.iter_mut().skip(self.scalar_len).for_each(|s| *s *= self.emb_scale);
+        // Columns scaled to zero (constant, or the embedding block at scale
+        // 0) are all zeros: their weights stay exactly 0 under the L2
+        // penalty, so the optimiser leaves them out.
+        let live: Vec<usize> = (0..d).filter(|&j| scale[j] != 0.0).collect();
+        let mut z = Array2::<f32>::zeros((2 * n, live.len()));
         z.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(k, mut out)| {
             let row = if k < n { x.row(rows[k]) } else { x_swapped.row(rows[k - n]) };
-            for (j, (o, v)) in out.iter_mut().zip(row).enumerate() {
-                *o = ((v - mean[j]) * scale[j]) as f32;
+            for (o, &j) in out.iter_mut().zip(&live) {
+                *o = ((row[j] - mean[j]) * scale[j]) as f32;
             }
         });
         let labels: Vec<usize> =
             y.iter().map(|l| l.index()).chain(y.iter().map(|l| l.swapped().index())).collect();
         let mut order: Vec<usize> = (0..lambdas.len()).collect();
         order.sort_by(|&a, &b| lambdas[b].total_cmp(&lambdas[a]));
-        let mut theta = vec![0.0; d * 3 + 3];
+        let m = live.len();
+        let mut theta = vec![0.0; m * 3 + 3];
         let mut heads = vec![None; lambdas.len()];
         for i in order {
             theta = lbfgs_fit(z.view(), &labels, lambdas[i], self.max_iter, theta, cancel)?;
+            let mut weights = vec![0.0; d * 3];
+            for (k, &j) in live.iter().enumerate() {
+                weights[j * 3..j * 3 + 3].copy_from_slice(&theta[k * 3..k * 3 + 3]);
+            }
             heads[i] = Some(FittedHead {
                 mean: mean.to_vec(),
                 scale: scale.to_vec(),
-                weights: theta[..d * 3].to_vec(),
-                bias: [theta[d * 3], theta[d * 3 + 1], theta[d * 3 + 2]],
+                weights,
+                bias: [theta[m * 3], theta[m * 3 + 1], theta[m * 3 + 2]],
             });
         }
         Ok(heads.into_iter().map(|h| h.expect("every lambda is fitted")).collect())
