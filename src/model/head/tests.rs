@@ -189,3 +189,32 @@ fn a_cancelled_token_stops_the_optimiser_and_the_boosting_rounds() {
     let columns = vec![vec![0.0, 1.0, 2.0]];
     assert!(TreeParams { rounds: 3, ..boosted(2).trees }.fit(&columns, &[0.0, 1.0, 1.0], &cancel).is_err());
 }
+
+#[test]
+fn zero_scaled_columns_get_zero_weights_and_change_nothing_else() {
+    // Column 1 plays the embedding block; at scale 0 it is left out of the
+    // optimiser, and a constant column is left out at any scale.
+    let (x, xs, y) = toy(500, 3);
+    let head = |emb_scale: f64, x: &Array2<f64>, xs: &Array2<f64>| {
+        let p = HeadParams { lambda: 0.1, emb_scale, scalar_len: 1, max_iter: 200 };
+        p.fit(x.view(), xs.view(), &y).unwrap()
+    };
+    let off = head(0.0, &x, &xs);
+    assert_eq!(&off.weights[3..6], &[0.0; 3], "the scale-0 column's weights");
+    assert!(off.weights[..3].iter().any(|w| *w != 0.0), "the live column is fitted");
+    // The same fit on column 0 alone.
+    let (x0, xs0) = (x.slice(ndarray::s![.., ..1]).to_owned(), xs.slice(ndarray::s![.., ..1]).to_owned());
+    let alone = head(1.0, &x0, &xs0);
+    assert_eq!(alone.weights.len(), 3);
+    for (a, b) in off.weights[..3].iter().zip(&alone.weights) {
+        assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+    }
+    // A constant column is dropped whatever the scale.
+    let mut xc = x.clone();
+    let mut xsc = xs.clone();
+    xc.column_mut(1).fill(7.0);
+    xsc.column_mut(1).fill(7.0);
+    let constant = head(1.0, &xc, &xsc);
+    assert_eq!(&constant.weights[3..6], &[0.0; 3]);
+    assert_eq!(constant.scale[1], 0.0);
+}
