@@ -89,8 +89,15 @@ pub(crate) fn make_readable(path: &Path) -> std::io::Result<()> {
 
 /// Delete every registered temporary file or folder (called on SIGINT).
 pub fn remove_pending() {
+    remove_pending_under(None);
+}
+
+/// Delete the registered temporary files and folders, all of them or those
+/// under `root` (a test removes only its own, never those of tests running
+/// beside it).
+fn remove_pending_under(root: Option<&Path>) {
     if let Ok(p) = PENDING.lock() {
-        for path in p.iter() {
+        for path in p.iter().filter(|p| root.is_none_or(|r| p.starts_with(r))) {
             if path.is_dir() {
                 let _ = std::fs::remove_dir_all(path);
             } else {
@@ -266,7 +273,7 @@ mod tests {
         {
             let _gk = Pending::register(&keep);
         }
-        remove_pending();
+        remove_pending_under(Some(dir.path()));
         assert!(!a.exists() && !b.exists());
         assert!(keep.exists(), "a dropped guard no longer removes its path");
     }
