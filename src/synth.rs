@@ -150,6 +150,8 @@ fn length(rng: &mut SplitMix, lo: f64, hi: f64) -> usize {
 }
 
 /// Write `params.rows` battles to `path` in the Kaggle train.csv format.
+/// Ids are the seed + 1 followed by the row number in nine digits, so files
+/// of different seeds (a synthetic train and test set) share no ids.
 pub fn write_synthetic(path: &Path, params: SynthParams) -> Result<(), SynthError> {
     let csv_err = |source| SynthError::Csv { path: path.to_owned(), source };
     let mut w = csv::Writer::from_path(path).map_err(csv_err)?;
@@ -193,7 +195,7 @@ pub fn write_synthetic(path: &Path, params: SynthParams) -> Result<(), SynthErro
         };
         let json = |t: &Vec<String>| serde_json::to_string(t).expect("strings serialise");
         w.write_record([
-            (1_000_000 + i).to_string(),
+            format!("{}{i:09}", u128::from(params.seed) + 1),
             "synthetic-a".into(),
             "synthetic-b".into(),
             json(&prompt),
@@ -227,6 +229,12 @@ mod tests {
             d.battles.iter().map(|b| b.response_a.iter().map(String::len).sum::<usize>() as f64).sum::<f64>()
                 / 300.0;
         assert!((800.0..3500.0).contains(&mean_chars), "{mean_chars}");
+        assert_eq!(d.battles[0].id, "2000000000");
+        let other = dir.path().join("other.csv");
+        write_synthetic(&other, SynthParams { rows: 5, seed: 2, multi_turn: 0.1 }).unwrap();
+        let ids: Vec<String> =
+            read_battles(&other, Labels::Required).unwrap().battles.into_iter().map(|b| b.id).collect();
+        assert!(ids.iter().all(|id| d.battles.iter().all(|b| &b.id != id)), "seeds 1 and 2 share ids");
         let again = dir.path().join("again.csv");
         write_synthetic(&again, SynthParams { rows: 300, seed: 1, multi_turn: 0.1 }).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&again).unwrap());
