@@ -18,7 +18,7 @@
 //! order).
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
+use ndarray::{ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 use std::ops::Range;
 use std::sync::Mutex;
@@ -79,43 +79,22 @@ impl TopK {
     }
 }
 
-/// `rows` × `dim` row-major vectors stored as `dim` × `rows` (row-major):
-/// the layout in which matrixmultiply packs both GEMM operands with
-/// contiguous copies (`columns` views below), instead of a strided gather
-/// per element that costs nearly as much as the product itself.
-fn transpose(data: &[f32], dim: usize) -> Vec<f32> {
-    let n = data.len() / dim;
-    let mut out = vec![0f32; data.len()];
-    const B: usize = 32;
-    for r0 in (0..n).step_by(B) {
-        for c0 in (0..dim).step_by(B) {
-            for r in r0..(r0 + B).min(n) {
-                for c in c0..(c0 + B).min(dim) {
-                    out[c * n + r] = data[r * dim + c];
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Rows `span` of the vectors whose transpose `t` holds `n` rows, as a
-/// `span.len()` × `dim` matrix (column-major) or, `.t()`, `dim` × `span.len()`.
-fn columns(t: &[f32], n: usize, dim: usize, span: Range<usize>) -> ArrayView2<'_, f32> {
-    ArrayView2::from_shape((span.len(), dim).strides((1, n)), &t[span.start..]).expect("transposed vectors")
+/// Rows `span` of row-major vectors of dimension `dim`, as a matrix.
+fn rows_of(data: &[f32], dim: usize, span: Range<usize>) -> ArrayView2<'_, f32> {
+    ArrayView2::from_shape((span.len(), dim), &data[span.start * dim..span.end * dim])
+        .expect("row-major vectors")
 }
 
 /// Exact top-`k` of each query of `block` (row-major, `dim` columns) among
-/// the `n` vectors whose transpose is `data_t`: one GEMM per tile.
-fn top_k_block(data_t: &[f32], n: usize, dim: usize, block: &[f32], k: usize) -> Vec<Vec<Hit>> {
-    let q = block.len() / dim;
-    let block_t = transpose(block, dim);
-    let queries = columns(&block_t, q, dim, 0..q);
+/// the rows of `data`: one GEMM per tile.
+fn top_k_block(data: &[f32], dim: usize, block: &[f32], k: usize) -> Vec<Vec<Hit>> {
+    let (n, q) = (data.len() / dim, block.len() / dim);
+    let queries = rows_of(block, dim, 0..q);
     let mut tops: Vec<TopK> = (0..q).map(|_| TopK::new(k)).collect();
     let mut buffer = vec![0f32; q * DATA_TILE.min(n)];
     for first in (0..n).step_by(DATA_TILE) {
         let rows = DATA_TILE.min(n - first);
-        let tile = columns(data_t, n, dim, first..first + rows);
+        let tile = rows_of(data, dim, first..first + rows);
         let mut sims = ArrayViewMut2::from_shape((q, rows), &mut buffer[..q * rows]).expect("buffer size");
         general_mat_mul(1.0, &queries, &tile.t(), 0.0, &mut sims);
         for (top, row) in tops.iter_mut().zip(buffer[..q * rows].chunks_exact(rows)) {
@@ -134,12 +113,11 @@ pub(crate) fn top_k(data: &[f32], dim: usize, queries: &[f32], k: usize) -> Vec<
     if k == 0 || q == 0 {
         return vec![Vec::new(); q];
     }
-    let data_t = transpose(data, dim);
     if q <= QUERY_BLOCK {
-        return top_k_block(&data_t, n, dim, queries, k);
+        return top_k_block(data, dim, queries, k);
     }
     let blocks: Vec<Vec<Vec<Hit>>> =
-        queries.par_chunks(QUERY_BLOCK * dim).map(|b| top_k_block(&data_t, n, dim, b, k)).collect();
+        queries.par_chunks(QUERY_BLOCK * dim).map(|b| top_k_block(data, dim, b, k)).collect();
     blocks.into_iter().flatten().collect()
 }
 
@@ -158,8 +136,7 @@ pub(crate) fn top_k_self(data: &[f32], dim: usize, k: usize) -> Vec<Vec<Hit>> {
     }
     let tiles = n.div_ceil(SELF_TILE);
     let span = |t: usize| t * SELF_TILE..((t + 1) * SELF_TILE).min(n);
-    let data_t = transpose(data, dim);
-    let view = |t: usize| columns(&data_t, n, dim, span(t));
+    let view = |t: usize| rows_of(data, dim, span(t));
     let tops: Vec<Mutex<Vec<TopK>>> =
         (0..tiles).map(|t| Mutex::new(span(t).map(|_| TopK::new(k)).collect())).collect();
     let pairs: Vec<(usize, usize)> = (0..tiles).flat_map(|i| (i..tiles).map(move |j| (i, j))).collect();
