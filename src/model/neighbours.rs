@@ -131,10 +131,10 @@ impl Neighbours {
                 .zip(x.chunks_exact(dim).zip(y.chunks_exact(dim)))
                 .all(|(r, (x, y))| r[..dim] == *x && r[dim..] == *y)
         };
-        match (same(&q.a, &q.b), same(&q.b, &q.a)) {
-            (true, _) => Some(false),
-            (false, true) => Some(true),
-            _ => None,
+        if same(&q.a, &q.b) {
+            Some(false)
+        } else {
+            same(&q.b, &q.a).then_some(true)
         }
     }
 }
