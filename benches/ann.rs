@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use knnpref::data::{read_battles, Labels};
-use knnpref::embed::{default_model_dir, Device, EmbedConfig, Embedder};
+use knnpref::embed::{default_model_dir, EmbedOptions, Embedder};
 use knnpref::rand::{unit_vectors, SplitMix};
 use knnpref::search::{HnswParams, Search, VectorIndex};
 
@@ -41,16 +41,12 @@ fn real_vectors() -> Option<Vec<f32>> {
         return None;
     }
     let data = read_battles(&path, Labels::Required).unwrap();
-    let mut e = Embedder::open(&EmbedConfig {
-        model_dir: default_model_dir(false),
-        threads: 2,
-        sessions: 1,
-        batch_size: 32,
-        max_tokens: None,
-        device: Device::Cpu,
-        use_cache: true,
-        progress: knnpref::progress::Progress::terminal(),
-    })
+    let opts = EmbedOptions { sessions: 1, batch_size: 32, ..EmbedOptions::new(2) };
+    let mut e = Embedder::open(
+        &default_model_dir(false),
+        &opts.check().unwrap(),
+        &knnpref::progress::Progress::terminal(),
+    )
     .unwrap();
     let mut turns: Vec<&[String]> = Vec::new();
     for b in &data.battles {

@@ -3,7 +3,7 @@
 //! Embedding benches need `scripts/setup.sh`; they are skipped without it.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use knnpref::embed::{default_model_dir, Device, EmbedConfig, Embedder};
+use knnpref::embed::{default_model_dir, EmbedOptions, Embedder};
 use knnpref::model::head::HeadParams;
 use knnpref::rand::{unit_vectors, SplitMix};
 use knnpref::search::{HnswParams, Search, VectorIndex};
@@ -39,21 +39,13 @@ fn embedding(c: &mut Criterion) {
         eprintln!("skipping embedding benches: run scripts/setup.sh first");
         return;
     }
-    let cfg = EmbedConfig {
-        model_dir,
-        threads: 2,
-        sessions: 1,
-        batch_size: 32,
-        max_tokens: None,
-        device: Device::Cpu,
-        use_cache: false,
-        progress: knnpref::progress::Progress::hidden(),
-    };
-    let mut embedder = Embedder::open(&cfg).unwrap();
+    let opts = EmbedOptions { sessions: 1, batch_size: 32, use_cache: false, ..EmbedOptions::new(2) };
+    let mut embedder =
+        Embedder::open(&model_dir, &opts.check().unwrap(), &knnpref::progress::Progress::hidden()).unwrap();
     let raw = texts(32);
     let fitted: Vec<String> = raw.iter().map(|t| embedder.fit(std::slice::from_ref(t))).collect();
     // tokenizer.json truncates and pads to 128 tokens; knnpref feeds up to 256, unpadded.
-    let mut tokenizer = tokenizers::Tokenizer::from_file(cfg.model_dir.join("tokenizer.json")).unwrap();
+    let mut tokenizer = tokenizers::Tokenizer::from_file(model_dir.join("tokenizer.json")).unwrap();
     tokenizer.with_truncation(None).unwrap();
     tokenizer.with_padding(None);
     c.bench_function("tokenise 32 responses", |b| {
@@ -69,7 +61,7 @@ fn embedding(c: &mut Criterion) {
         .unwrap()
         .with_intra_threads(2)
         .unwrap()
-        .commit_from_file(cfg.model_dir.join("model.onnx"))
+        .commit_from_file(model_dir.join("model.onnx"))
         .unwrap();
     group.bench_function("raw onnxruntime", |b| {
         b.iter(|| {

@@ -20,7 +20,7 @@ use std::time::Instant;
 use knnpref::data::{read_battles, Labels};
 use knnpref::embed::distill::{distill, DistillParams};
 use knnpref::embed::static_model::StaticModel;
-use knnpref::embed::{default_model_dir, knnpref_home, Device, EmbedConfig, Embedder};
+use knnpref::embed::{default_model_dir, knnpref_home, EmbedOptions, Embedder};
 
 const MAX_TOKENS: usize = 256;
 
@@ -76,16 +76,12 @@ fn main() {
     let mut keep = None;
     let dir = static_dir(&mut keep);
     let model = StaticModel::load(&dir).unwrap();
-    let mut embedder = Embedder::open(&EmbedConfig {
-        model_dir: default_model_dir(false),
-        threads,
-        sessions: knnpref::embed::DEFAULT_SESSIONS,
-        batch_size: knnpref::embed::DEFAULT_BATCH_SIZE,
-        max_tokens: Some(MAX_TOKENS),
-        device: Device::Cpu,
-        use_cache: false,
-        progress: knnpref::progress::Progress::hidden(),
-    })
+    let opts = EmbedOptions { max_tokens: Some(MAX_TOKENS), use_cache: false, ..EmbedOptions::new(threads) };
+    let mut embedder = Embedder::open(
+        &default_model_dir(false),
+        &opts.check().unwrap(),
+        &knnpref::progress::Progress::hidden(),
+    )
     .unwrap();
     let fitted = embedder.fit_many(&turns);
     let counts: Vec<usize> = fitted.iter().map(|t| embedder.token_count(t)).collect();

@@ -18,7 +18,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use knnpref::data::{read_battles, Labels};
-use knnpref::embed::{default_model_dir, environment, Device, EmbedConfig, Embedder};
+use knnpref::embed::{default_model_dir, environment, CheckedEmbed, EmbedOptions, Embedder};
+use knnpref::progress::Progress;
 use ndarray::Array2;
 use ort::session::Session;
 
@@ -143,7 +144,7 @@ fn main() {
             eprintln!("skipping {model}: run scripts/setup.sh first");
             continue;
         }
-        let mut fitter = Embedder::open(&config(&model_dir, threads, 1, 8)).unwrap();
+        let mut fitter = Embedder::open(&model_dir, &config(threads, 1, 8), &Progress::hidden()).unwrap();
         let all: Vec<&[String]> = turns.iter().map(|t| t.as_slice()).collect();
         let mut texts = fitter.fit_many(&all);
         texts.sort();
@@ -160,7 +161,9 @@ fn main() {
                 // Raw first, so that neither side gains from running second.
                 let batches = token_batches(&tok, &texts, batch);
                 let raw = raw_seconds(&model_dir.join("model.onnx"), &batches, sessions, threads);
-                let mut e = Embedder::open(&config(&model_dir, threads, sessions, batch)).unwrap();
+                let mut e =
+                    Embedder::open(&model_dir, &config(threads, sessions, batch), &Progress::hidden())
+                        .unwrap();
                 e.embed(&warm, "warm-up").unwrap();
                 let before = e.stats();
                 let started = Instant::now();
@@ -188,15 +191,6 @@ fn main() {
     }
 }
 
-fn config(model_dir: &std::path::Path, threads: usize, sessions: usize, batch_size: usize) -> EmbedConfig {
-    EmbedConfig {
-        model_dir: model_dir.to_owned(),
-        threads,
-        sessions,
-        batch_size,
-        max_tokens: None,
-        device: Device::Cpu,
-        use_cache: false,
-        progress: knnpref::progress::Progress::hidden(),
-    }
+fn config(threads: usize, sessions: usize, batch_size: usize) -> CheckedEmbed {
+    EmbedOptions { sessions, batch_size, use_cache: false, ..EmbedOptions::new(threads) }.check().unwrap()
 }

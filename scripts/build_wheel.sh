@@ -4,13 +4,14 @@
 # ${CARGO_TARGET_DIR:-target}/wheels; its path is the last line printed.
 #
 #   scripts/build_wheel.sh           # release build (what to attach to a notebook)
-#   scripts/build_wheel.sh --dev     # dev profile: reuses `cargo build`'s artifacts (tests)
+#   scripts/build_wheel.sh --dev     # dev profile with the test hooks: reuses `cargo build`'s
+#                                    # artifacts (scripts/test_python.sh; never ship it)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 MATURIN_VERSION=1.16.0
 PROFILE=(--release)
 if [[ "${1:-}" == "--dev" ]]; then
-    PROFILE=(--profile dev)
+    PROFILE=(--profile dev --features test-hooks)
 fi
 TARGET="${CARGO_TARGET_DIR:-target}"
 VENV="$TARGET/maturin-venv"

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 TARGET="${CARGO_TARGET_DIR:-target}"
-cargo clippy --locked -p knnpref-python -- -D warnings   # the root's clippy covers the root crate only
+cargo clippy --locked -p knnpref-python --features test-hooks -- -D warnings   # the root's clippy covers the root crate only
 WHEEL="$(bash scripts/build_wheel.sh --dev | tail -n 1)"
 VENV="$TARGET/pytest-venv"
 rm -rf "$VENV"

@@ -11,6 +11,7 @@
 
 pub mod data;
 pub mod embed;
+pub mod fault;
 pub mod features;
 pub mod fsio;
 pub(crate) mod index;

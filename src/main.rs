@@ -42,7 +42,7 @@ fn failed(err: &anyhow::Error) -> ExitCode {
 }
 
 /// The environment's fault if the system refused anywhere in the chain; the
-/// user's for an allow-listed pipeline error or a bad argument; else internal.
+/// otherwise whatever the error type says of itself (a bad argument is the user's).
 fn fault_of(err: &anyhow::Error) -> Fault {
     if err.chain().any(|e| environment_failure(e).is_some()) {
         return Fault::Environment;
@@ -105,10 +105,7 @@ fn run() -> anyhow::Result<ExitCode> {
         .num_threads(threads.unwrap_or_else(cli::default_threads).max(1))
         .build_global()
         .context("starting the worker threads")?;
-    if std::env::var_os("KNNPREF_TEST_PANIC").is_some() {
-        // Test hook: a deliberate panic on a worker thread.
-        rayon::join(|| (), || panic!("deliberate panic (KNNPREF_TEST_PANIC is set)"));
-    }
+    knnpref::fsio::panic_if_asked();
     let mut out = std::io::stdout().lock();
     match cli.command {
         cli::Command::Index(args) => {
@@ -152,7 +149,7 @@ fn run() -> anyhow::Result<ExitCode> {
             }
         }
         cli::Command::Synth(args) => {
-            knnpref::synth::write_synthetic(&args.out, args.params()?)?;
+            knnpref::synth::write_synthetic(&args.out, args.params()?).map_err(PipelineError::from)?;
             writeln!(
                 out,
                 "wrote {} synthetic battles to {} (for speed tests only)",

@@ -33,6 +33,10 @@ pub struct Event<'a> {
 pub trait Sink: Send + Sync {
     /// Take one event.
     fn event(&self, event: &Event<'_>);
+
+    /// Take a note the library has for the user (a fallback it took, say);
+    /// the CLI prints these as `note:` lines. Ignored unless overridden.
+    fn note(&self, _text: &str) {}
 }
 
 /// The error of a cancelled call.
@@ -114,9 +118,20 @@ impl Progress {
         Progress { cancel, ..self }
     }
 
-    /// Whether progress is shown at all (notes on stderr follow it too).
+    /// Whether progress is shown at all (notes follow it too).
     pub fn is_shown(&self) -> bool {
         !matches!(self.shown, Shown::Hidden)
+    }
+
+    /// Tell the user something that changes nothing of the result (the
+    /// CPU used because no GPU was found, say): a `note:` line on the
+    /// terminal, [`Sink::note`] for a sink, nothing when hidden.
+    pub fn note(&self, text: &str) {
+        match &self.shown {
+            Shown::Hidden => {}
+            Shown::Terminal => eprintln!("note: {text}"),
+            Shown::Sink(sink) => sink.note(text),
+        }
     }
 
     /// This call's cancel token.
@@ -206,6 +221,19 @@ mod tests {
         fn event(&self, e: &Event<'_>) {
             self.0.lock().unwrap().push((e.stage.to_string(), e.position, e.total, e.finished));
         }
+
+        fn note(&self, text: &str) {
+            self.0.lock().unwrap().push((format!("note: {text}"), 0, None, true));
+        }
+    }
+
+    #[test]
+    fn notes_reach_a_sink_and_hidden_progress_drops_them() {
+        let record = Arc::new(Record::default());
+        Progress::to_sink(record.clone()).note("embedding on the CPU");
+        Progress::hidden().note("never seen");
+        let events = record.0.lock().unwrap().clone();
+        assert_eq!(events, [("note: embedding on the CPU".to_string(), 0, None, true)]);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::fault::Fault;
 use crate::rand::SplitMix;
 
 /// Why the synthetic file could not be written.
@@ -22,15 +23,24 @@ pub enum SynthError {
         #[source]
         source: std::io::Error,
     },
-    /// The CSV writer failed.
-    #[error("cannot write {path}")]
-    Csv {
-        /// The file being written.
+    /// The folder of the file does not exist.
+    #[error("cannot write {path}: folder {folder} does not exist")]
+    NoFolder {
+        /// The file asked for.
         path: PathBuf,
-        /// What the CSV writer said.
-        #[source]
-        source: csv::Error,
+        /// Its folder.
+        folder: PathBuf,
     },
+}
+
+impl SynthError {
+    /// Whose fault: the user's, who chose the path (a folder that does not
+    /// exist, say); a refusal of the system is found first by the caller.
+    pub fn fault(&self) -> Fault {
+        match self {
+            SynthError::Io { .. } | SynthError::NoFolder { .. } => Fault::User,
+        }
+    }
 }
 
 const WORDS: [&str; 64] = [
@@ -153,8 +163,19 @@ fn length(rng: &mut SplitMix, lo: f64, hi: f64) -> usize {
 /// Ids are the seed + 1 followed by the row number in nine digits, so files
 /// of different seeds (a synthetic train and test set) share no ids.
 pub fn write_synthetic(path: &Path, params: SynthParams) -> Result<(), SynthError> {
-    let csv_err = |source| SynthError::Csv { path: path.to_owned(), source };
-    let mut w = csv::Writer::from_path(path).map_err(csv_err)?;
+    let folder = crate::fsio::parent_of(path);
+    if !folder.is_dir() {
+        return Err(SynthError::NoFolder { path: path.to_owned(), folder });
+    }
+    // Through the atomic write: an interrupted run leaves no partial file.
+    let io_err = |source| SynthError::Io { path: path.to_owned(), source };
+    crate::fsio::write_atomic(path, |out| write_rows(out, params).map_err(std::io::Error::from))
+        .map_err(io_err)
+}
+
+/// The CSV rows of [`write_synthetic`], into `out`.
+fn write_rows(out: &mut dyn std::io::Write, params: SynthParams) -> Result<(), csv::Error> {
+    let mut w = csv::Writer::from_writer(out);
     w.write_record([
         "id",
         "model_a",
@@ -165,8 +186,7 @@ pub fn write_synthetic(path: &Path, params: SynthParams) -> Result<(), SynthErro
         "winner_model_a",
         "winner_model_b",
         "winner_tie",
-    ])
-    .map_err(csv_err)?;
+    ])?;
     let mut rng = SplitMix::new(params.seed);
     for i in 0..params.rows {
         let turns = if rng.uniform() < params.multi_turn { 2 + rng.below(3) } else { 1 };
@@ -204,10 +224,9 @@ pub fn write_synthetic(path: &Path, params: SynthParams) -> Result<(), SynthErro
             label[0].into(),
             label[1].into(),
             label[2].into(),
-        ])
-        .map_err(csv_err)?;
+        ])?;
     }
-    w.flush().map_err(|source| SynthError::Io { path: path.to_owned(), source })?;
+    w.flush()?;
     Ok(())
 }
 

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::fault::Fault;
 use arrow::array::{Array, ArrayRef, FixedSizeListArray, Float32Array, RecordBatch, StringArray, UInt8Array};
 use arrow::datatypes::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -35,6 +36,20 @@ pub enum TableError {
     },
     #[error("{path}: column `{column}` is missing or has the wrong type")]
     Column { path: PathBuf, column: String },
+}
+
+impl TableError {
+    /// Whose fault: the user's, since tables are read from an index folder
+    /// the user gave (damaged or edited: rebuild it); a refusal of the
+    /// system is found first by the caller.
+    pub fn fault(&self) -> Fault {
+        match self {
+            TableError::Io { .. }
+            | TableError::Parquet { .. }
+            | TableError::Arrow { .. }
+            | TableError::Column { .. } => Fault::User,
+        }
+    }
 }
 
 /// A column to write.

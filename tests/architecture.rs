@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 /// Top-level library modules, lowest layer first. A module may use modules
 /// of lower layers, and modules of its own top-level module without cycles.
-const LAYERS: [&[&str]; 7] = [
+const LAYERS: [&[&str]; 8] = [
+    &["fault"],
     &["fsio", "progress", "rand", "table", "search"],
     &["data", "synth"],
     &["metrics", "embed"],

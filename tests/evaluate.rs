@@ -105,7 +105,19 @@ fn folds_below_two_are_refused() {
     let train = train_subset(dir.path(), "t.csv", 0..30);
     let (code, err) = run_err(&["evaluate", "--train", train.to_str().unwrap(), "--folds", "1"]);
     assert_eq!(code, 1);
-    assert!(err.contains("--folds"), "{err}");
+    assert!(err.contains("invalid folds 1: must be at least 2"), "{err}");
+}
+
+#[test]
+fn an_oof_file_that_is_the_training_file_is_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = train_subset(dir.path(), "t.csv", 0..30);
+    let before = std::fs::read(&train).unwrap();
+    let (code, err) =
+        run_err(&["evaluate", "--train", train.to_str().unwrap(), "--oof", train.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("refusing to write") && err.contains("the training file"), "{err}");
+    assert_eq!(std::fs::read(&train).unwrap(), before);
 }
 
 #[test]

@@ -8,12 +8,18 @@ fn writes_manifest_and_tables() {
     let b = shared_index();
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(b.index.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest["format_version"], 3);
+    assert_eq!(manifest["format_version"], 4);
     assert_eq!(manifest["model"]["id"], "all-MiniLM-L6-v2");
     assert_eq!(manifest["model"]["dim"], 384);
     assert_eq!(manifest["rows"], 240);
-    assert_eq!(manifest["seed"], 3);
-    assert_eq!(manifest["hnsw"]["m"], 16);
+    // The fit's settings live once, in the head file, where they are read back.
+    for repeated in ["seed", "folds", "hnsw", "search"] {
+        assert!(manifest.get(repeated).is_none(), "{repeated} is repeated in the manifest");
+    }
+    let head_file = b.index.join(manifest["files"]["head"]["file"].as_str().unwrap());
+    let head: serde_json::Value = serde_json::from_slice(&std::fs::read(head_file).unwrap()).unwrap();
+    assert_eq!(head["params"]["seed"], 3);
+    assert_eq!(head["params"]["hnsw"]["m"], 16);
     assert_eq!(manifest["model"]["sha256"].as_str().unwrap().len(), 64);
     assert_eq!(manifest["train_sha256"].as_str().unwrap().len(), 64);
     assert_eq!(manifest["files"].as_object().unwrap().len(), 3);
@@ -320,4 +326,45 @@ fn two_runs_at_once_share_the_cache_and_a_third_embeds_nothing() {
     assert_eq!(files.len(), 1, "one cache file for the one model: {files:?}");
     let record = 32 + 384 * 4;
     assert_eq!(std::fs::metadata(&files[0]).unwrap().len(), cached * record, "one whole record per text");
+}
+
+#[test]
+fn too_few_rows_for_the_folds_is_the_users_mistake() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = train_subset(dir.path(), "t.csv", 0..6);
+    let out = dir.path().join("idx");
+    let (code, err) = run_err(&["index", "--train", train.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("6 labelled battles are too few for 5 folds"), "{err}");
+    assert!(!err.contains("internal"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn out_equal_to_the_training_file_is_refused_and_the_file_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = train_subset(dir.path(), "t.csv", 0..20);
+    let before = std::fs::read(&train).unwrap();
+    let (code, err) =
+        run_err(&["index", "--train", train.to_str().unwrap(), "--out", train.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("refusing to write") && err.contains("the training file"), "{err}");
+    assert_eq!(std::fs::read(&train).unwrap(), before);
+}
+
+#[test]
+fn a_cache_path_that_is_a_file_is_the_users_mistake() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = train_subset(dir.path(), "t.csv", 0..20);
+    let not_a_folder = dir.path().join("cache-file");
+    std::fs::write(&not_a_folder, "not a folder").unwrap();
+    let out = knnpref()
+        .env("KNNPREF_CACHE", &not_a_folder)
+        .args(["index", "--train", train.to_str().unwrap(), "--out", dir.path().join("i").to_str().unwrap()])
+        .args(["--max-tokens", "32", "--folds", "2"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&not_a_folder.display().to_string()) && !err.contains("internal"), "{err}");
 }

@@ -131,6 +131,7 @@ fn stop_at(s: &Setup, stage: &str, signal: &str) -> PathBuf {
 }
 
 #[test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test-hooks feature (scripts/test.sh)")]
 fn a_killed_or_interrupted_save_leaves_the_old_or_the_new_index() {
     let s = setup();
     let mut killed = Vec::new();

@@ -166,17 +166,21 @@ def _as_path(data: Any, name: str) -> Iterator[str]:
     if isinstance(data, (str, os.PathLike)):
         yield os.fspath(data)
         return
+    is_frame = hasattr(data, "to_records") and hasattr(data, "columns")  # pandas.DataFrame
+    is_table = type(data).__module__.split(".")[0] == "pyarrow"
+    if not (is_frame or is_table):
+        raise TypeError(f"{name}: expected a path, a pandas DataFrame or a pyarrow Table, got {type(data).__name__}")
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise TypeError(f"{name}: a DataFrame or Table needs pyarrow installed; or pass a path") from e
-    if isinstance(data, pa.Table):
-        table = data
-    elif hasattr(data, "to_records") and hasattr(data, "columns"):  # pandas.DataFrame
-        table = pa.Table.from_pandas(data, preserve_index=False)
-    else:
-        raise TypeError(f"{name}: expected a path, a pandas DataFrame or a pyarrow Table, got {type(data).__name__}")
+    except ImportError as e:
+        # A missing optional dependency is an ImportError that says what to install.
+        raise ImportError(
+            f"{name}: a {type(data).__name__} is passed to knnpref through pyarrow, which is not installed; "
+            "run `pip install 'knnpref[pandas]'` (or `pip install pyarrow`), or pass a file path",
+            name="pyarrow",
+        ) from e
+    table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
     with tempfile.TemporaryDirectory(prefix="knnpref-") as tmp:
         path = os.path.join(tmp, f"{name}.parquet")
         pq.write_table(table, path)

@@ -22,13 +22,14 @@ use std::path::PathBuf;
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use knnpref::embed::{Device, DEFAULT_BATCH_SIZE, DEFAULT_SESSIONS};
+use knnpref::embed::{CheckedEmbed, EmbedOptions, ModelChoice};
+use knnpref::fault::Fault;
 use knnpref::features::KnnParams;
-use knnpref::model::ModelParams;
-use knnpref::pipeline::{self, EmbedOptions, PipelineError};
+use knnpref::model::{CheckedParams, ModelParams};
+use knnpref::pipeline::{self, PipelineError};
 use knnpref::progress::{Cancel, Event, Progress, Sink};
 use pyo3::create_exception;
-use pyo3::exceptions::{PyException, PyKeyboardInterrupt, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyException, PyKeyboardInterrupt, PyRuntimeError, PyRuntimeWarning, PyValueError};
 use pyo3::prelude::*;
 
 create_exception!(
@@ -59,35 +60,28 @@ struct Embed {
 }
 
 impl Embed {
-    /// The library's options, and the call they belong to.
-    fn options(&self, py: Python<'_>) -> PyResult<(EmbedOptions, Call)> {
-        if self.threads == Some(0) {
-            return Err(DataError::new_err("invalid argument threads: must be at least 1"));
-        }
+    /// The library's checked options, the call's progress (to the queue,
+    /// with the call's cancel token) and the call they belong to.
+    fn options(&self, py: Python<'_>) -> PyResult<(CheckedEmbed, Progress, Call)> {
+        let model = ModelChoice::from_flags(self.model.clone(), self.quantized, self.static_model)
+            .map_err(|e| to_py(e.into()))?;
+        let threads =
+            self.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let options = EmbedOptions {
+            model,
+            max_tokens: self.max_tokens,
+            use_cache: self.use_cache,
+            ..EmbedOptions::new(threads)
+        };
+        let options = options.check().map_err(|e| to_py(e.into()))?;
         let call = Call {
             cancel: Cancel::default(),
             queue: Arc::default(),
             callback: self.progress.as_ref().map(|c| c.clone_ref(py)),
         };
-        let progress = match call.callback {
-            Some(_) => Progress::to_sink(call.queue.clone()),
-            None => Progress::hidden(),
-        };
-        let options = EmbedOptions {
-            model_dir: self.model.clone(),
-            quantized: self.quantized,
-            static_model: self.static_model,
-            threads: self
-                .threads
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-            sessions: DEFAULT_SESSIONS,
-            batch_size: DEFAULT_BATCH_SIZE,
-            max_tokens: self.max_tokens,
-            device: Device::Cpu,
-            use_cache: self.use_cache,
-            progress: progress.with_cancel(call.cancel.clone()),
-        };
-        Ok((options, call))
+        // Always the queue: notes reach Python as warnings with or without a callable.
+        let progress = Progress::to_sink(call.queue.clone());
+        Ok((options, progress.with_cancel(call.cancel.clone()), call))
     }
 }
 
@@ -112,6 +106,8 @@ struct Queue {
 #[derive(Default)]
 struct QueueState {
     events: Vec<Owned>,
+    /// The library's notes, raised as `RuntimeWarning`s by the calling thread.
+    notes: Vec<String>,
     /// When each running stage last queued an event.
     last: HashMap<String, Instant>,
 }
@@ -136,6 +132,10 @@ impl Sink for Queue {
             Owned { stage: e.stage.to_string(), position: e.position, total: e.total, finished: e.finished };
         state.events.push(owned);
     }
+
+    fn note(&self, text: &str) {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).notes.push(text.to_string());
+    }
 }
 
 /// What the calling thread holds of one call: the worker's cancel token and
@@ -152,8 +152,14 @@ impl Call {
     /// rest of the call; a `KeyboardInterrupt` (or any `BaseException` that
     /// is not an `Exception`) is returned, to cancel the call.
     fn deliver(&mut self, py: Python<'_>) -> PyResult<()> {
-        let events =
-            std::mem::take(&mut self.queue.state.lock().unwrap_or_else(PoisonError::into_inner).events);
+        let (events, notes) = {
+            let mut state = self.queue.state.lock().unwrap_or_else(PoisonError::into_inner);
+            (std::mem::take(&mut state.events), std::mem::take(&mut state.notes))
+        };
+        for note in notes {
+            let text = std::ffi::CString::new(note.replace('\0', " ")).expect("no NUL left");
+            PyErr::warn(py, &py.get_type::<PyRuntimeWarning>(), &text, 1)?;
+        }
         for e in events {
             let Some(callback) = &self.callback else { return Ok(()) };
             if let Err(err) = callback.call1(py, (e.stage, e.position, e.total, e.finished)) {
@@ -185,7 +191,7 @@ fn to_py(err: PipelineError) -> PyErr {
     match err {
         e if e.is_cancelled() => PyKeyboardInterrupt::new_err(text),
         PipelineError::Index(_) | PipelineError::MaxTokensMismatch { .. } => IndexRefused::new_err(text),
-        e if e.is_user_error() => DataError::new_err(text),
+        e if e.fault() == Fault::User => DataError::new_err(text),
         _ => PyRuntimeError::new_err(text),
     }
 }
@@ -265,24 +271,20 @@ fn build_index(
     embed: Embed,
 ) -> PyResult<String> {
     let params = fit_params(seed, folds, neighbours)?;
-    let (options, call) = embed.options(py)?;
-    let cfg = pipeline::IndexConfig { train, out, embed: options, params };
+    let (options, progress, call) = embed.options(py)?;
+    let cfg = pipeline::IndexConfig { train, out, embed: options, params, progress };
     interruptible(py, call, move || pipeline::build_index(&cfg).map(|s| to_json(&s)))
 }
 
-fn fit_params(seed: u64, folds: usize, neighbours: usize) -> PyResult<ModelParams> {
-    if folds < 2 {
-        return Err(DataError::new_err("invalid argument folds: must be at least 2"));
-    }
-    if neighbours == 0 {
-        return Err(DataError::new_err("invalid argument neighbours: must be at least 1"));
-    }
-    Ok(ModelParams {
+/// The library's checked fit parameters: the same rules and messages as the CLI's.
+fn fit_params(seed: u64, folds: usize, neighbours: usize) -> PyResult<CheckedParams> {
+    let params = ModelParams {
         folds,
         seed,
         knn: KnnParams { k: neighbours, ..KnnParams::default() },
         ..ModelParams::default()
-    })
+    };
+    params.check().map_err(|e| to_py(e.into()))
 }
 
 /// Predicted columns: ids, the three probabilities, and the summary as JSON.
@@ -299,12 +301,15 @@ fn predict(
     out: Option<PathBuf>,
     embed: Embed,
 ) -> PyResult<Columns> {
-    let (options, call) = embed.options(py)?;
+    let (options, progress, call) = embed.options(py)?;
     interruptible(py, call, move || {
         if let Some(out) = &out {
+            let inputs =
+                [pipeline::Input::File("the test file", &test), pipeline::Input::Folder("the index", &index)];
+            pipeline::refuse_inputs(out, &inputs)?;
             pipeline::check_writable(out)?;
         }
-        let (rows, summary) = pipeline::predict_rows(&index, &test, &options)?;
+        let (rows, summary) = pipeline::predict_rows(&index, &test, &options, &progress)?;
         if let Some(out) = &out {
             pipeline::write_predictions(out, &rows)?;
         }
@@ -329,8 +334,8 @@ fn similar(
         (None, Some(id)) => pipeline::Query::Id(id),
         _ => return Err(DataError::new_err("invalid argument text/id: give exactly one of them")),
     };
-    let (options, call) = embed.options(py)?;
-    let cfg = pipeline::SimilarConfig { index, query, show: k, embed: options };
+    let (options, progress, call) = embed.options(py)?;
+    let cfg = pipeline::SimilarConfig { index, query, show: k, embed: options, progress };
     interruptible(py, call, move || pipeline::similar(&cfg).map(|r| to_json(&r)))
 }
 
@@ -350,20 +355,17 @@ fn evaluate(
     neighbours: usize,
     embed: Embed,
 ) -> PyResult<String> {
-    if repeats == 0 {
-        return Err(DataError::new_err("invalid argument repeats: must be at least 1"));
-    }
-    let (options, call) = embed.options(py)?;
+    let (options, progress, call) = embed.options(py)?;
     let cfg = pipeline::EvaluateConfig {
         train,
         folds,
-        seed,
         repeats,
         oof,
         report,
         embed: options,
         params: fit_params(seed, folds, neighbours)?,
         learning_curve,
+        progress,
     };
     interruptible(py, call, move || pipeline::evaluate(&cfg).map(|r| to_json(&r)))
 }
@@ -373,7 +375,7 @@ fn evaluate(
 #[pyfunction]
 #[pyo3(signature = (index, embed))]
 fn manifest(py: Python<'_>, index: PathBuf, embed: Embed) -> PyResult<String> {
-    let (options, call) = embed.options(py)?;
+    let (options, _, call) = embed.options(py)?;
     interruptible(py, call, move || pipeline::index_manifest(&index, &options).map(|m| to_json(&m)))
 }
 

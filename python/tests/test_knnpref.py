@@ -72,7 +72,7 @@ def test_dataframe_round_trip_is_byte_identical_to_the_cli(data, tmp_path):
     sub.to_csv(tmp_path / "df.csv", index=False, float_format="%.9f")
     assert (tmp_path / "df.csv").read_bytes() == expected
     assert index.summary["rows"] == TRAIN_ROWS
-    assert index.manifest["seed"] == 0 and index.manifest["rows"] == TRAIN_ROWS
+    assert index.manifest["rows"] == TRAIN_ROWS
 
 
 def test_path_dataframe_and_table_inputs_agree(data, static_index, tmp_path):
@@ -123,6 +123,41 @@ def test_bad_input_raises_data_error_with_the_cli_message(data, static_index, tm
         knnpref.build_index(pd.read_csv(data / "test.csv"), tmp_path / "never", static=True, progress=False)
     assert "winner" in str(caught.value)
     assert not (tmp_path / "never").exists()
+
+
+def test_a_dataframe_without_pyarrow_is_an_import_error_naming_the_extra(data, static_index):
+    # A child process where `import pyarrow` fails, as it does when it is not installed.
+    script = (
+        "import sys, pandas as pd\n"
+        "sys.modules['pyarrow'] = None\n"
+        "import knnpref\n"
+        "try:\n"
+        "    knnpref.Index.load(sys.argv[1]).predict(pd.read_csv(sys.argv[2]))\n"
+        "except ImportError as e:\n"
+        "    print('ImportError', e.name, e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, static_index.path, data / "test.csv"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.startswith("ImportError pyarrow "), out
+    assert "pip install 'knnpref[pandas]'" in out, out
+
+
+def test_parameter_rules_are_the_libraries_and_read_as_the_clis(data, tmp_path):
+    expected = cli_error("index", "--train", data / "train.csv", "--out", tmp_path / "i", "--folds", 1, "--static")
+    with pytest.raises(knnpref.DataError) as caught:
+        knnpref.build_index(data / "train.csv", tmp_path / "i", folds=1, static=True, progress=False)
+    assert str(caught.value) == expected
+    assert "invalid folds 1: must be at least 2" in expected
+
+
+def test_predict_refuses_to_overwrite_its_test_file(data, static_index, tmp_path):
+    test = tmp_path / "test.csv"
+    shutil.copy(data / "test.csv", test)
+    before = test.read_bytes()
+    with pytest.raises(knnpref.DataError) as caught:
+        static_index.predict(test, out=test)
+    assert "refusing to write" in str(caught.value) and "the test file" in str(caught.value)
+    assert test.read_bytes() == before
 
 
 def test_a_folder_that_is_no_index_is_refused_with_the_cli_message(data, tmp_path):

@@ -3,10 +3,11 @@
 
 use std::path::Path;
 
+use knnpref::embed::{CheckedEmbed, EmbedOptions, ModelChoice};
 use knnpref::features::{FeatureSet, KnnParams};
-use knnpref::model::ModelParams;
+use knnpref::model::{CheckedParams, ModelParams};
 use knnpref::pipeline::{
-    EmbedOptions, ErrorsConfig, EvaluateConfig, IndexConfig, PredictConfig, Query, SimilarConfig,
+    ErrorsConfig, EvaluateConfig, IndexConfig, PipelineError, PredictConfig, Query, SimilarConfig,
 };
 use knnpref::progress::Progress;
 use knnpref::search::HnswParams;
@@ -30,33 +31,28 @@ pub(super) fn arg_err(flag: &'static str, why: impl Into<String>) -> ArgError {
 }
 
 impl EmbedArgs {
-    pub fn options(&self, quiet: bool) -> Result<EmbedOptions, ArgError> {
-        if self.batch_size == 0 {
-            return Err(arg_err("--batch-size", "must be at least 1"));
-        }
-        if self.sessions == 0 {
-            return Err(arg_err("--sessions", "must be at least 1"));
-        }
-        if self.threads == Some(0) {
-            return Err(arg_err("--threads", "must be at least 1"));
-        }
-        if let Some(dir) = &self.model {
-            if !dir.is_dir() {
-                return Err(arg_err("--model", format!("{} is not a folder", dir.display())));
-            }
-        }
-        Ok(EmbedOptions {
-            model_dir: self.model.clone(),
-            quantized: self.quantized,
-            static_model: self.static_model,
+    /// The library's embedding options, checked by the library.
+    pub fn options(&self) -> Result<CheckedEmbed, PipelineError> {
+        let model = ModelChoice::from_flags(self.model.clone(), self.quantized, self.static_model)?;
+        let options = EmbedOptions {
+            model,
             threads: self.threads.unwrap_or_else(default_threads),
             sessions: self.sessions,
             batch_size: self.batch_size,
             max_tokens: self.max_tokens,
             device: self.device.into(),
             use_cache: !self.no_cache,
-            progress: if quiet { Progress::hidden() } else { Progress::terminal() },
-        })
+        };
+        Ok(options.check()?)
+    }
+}
+
+/// The CLI's progress: indicatif bars and notes on stderr, or nothing.
+fn progress(quiet: bool) -> Progress {
+    if quiet {
+        Progress::hidden()
+    } else {
+        Progress::terminal()
     }
 }
 
@@ -66,13 +62,8 @@ pub fn default_threads() -> usize {
 }
 
 impl FitArgs {
-    fn params(&self, folds: usize) -> Result<ModelParams, ArgError> {
-        if folds < 2 {
-            return Err(arg_err("--folds", "must be at least 2"));
-        }
-        if self.neighbours == 0 {
-            return Err(arg_err("--neighbours", "must be at least 1"));
-        }
+    /// The library's fit parameters, checked by the library.
+    fn params(&self, folds: usize) -> Result<CheckedParams, PipelineError> {
         let base = if self.no_knn { FeatureSet::NO_KNN } else { FeatureSet::FULL };
         let features = FeatureSet {
             repeat: self.words.contains(&WordGroup::Repeat),
@@ -80,7 +71,7 @@ impl FitArgs {
             overlap: self.words.contains(&WordGroup::Overlap),
             ..base
         };
-        Ok(ModelParams {
+        let params = ModelParams {
             features,
             knn: KnnParams { k: self.neighbours, ..KnnParams::default() },
             folds,
@@ -89,7 +80,8 @@ impl FitArgs {
             hnsw: HnswParams::default(),
             head: self.head.into(),
             ..ModelParams::default()
-        })
+        };
+        Ok(params.check()?)
     }
 }
 
@@ -101,61 +93,61 @@ fn existing_file(flag: &'static str, path: &Path) -> Result<(), ArgError> {
 }
 
 impl IndexArgs {
-    pub fn config(&self, quiet: bool) -> Result<IndexConfig, ArgError> {
+    pub fn config(&self, quiet: bool) -> anyhow::Result<IndexConfig> {
         existing_file("--train", &self.train)?;
         Ok(IndexConfig {
             train: self.train.clone(),
             out: self.out.clone(),
-            embed: self.embed.options(quiet)?,
+            embed: self.embed.options()?,
             params: self.fit.params(self.folds)?,
+            progress: progress(quiet),
         })
     }
 }
 
 impl PredictArgs {
-    pub fn config(&self, quiet: bool) -> Result<PredictConfig, ArgError> {
+    pub fn config(&self, quiet: bool) -> anyhow::Result<PredictConfig> {
         existing_file("--test", &self.test)?;
         Ok(PredictConfig {
             index: self.index.clone(),
             test: self.test.clone(),
             out: self.out.clone(),
-            embed: self.embed.options(quiet)?,
+            embed: self.embed.options()?,
+            progress: progress(quiet),
         })
     }
 }
 
 impl SimilarArgs {
-    pub fn config(&self) -> Result<SimilarConfig, ArgError> {
+    pub fn config(&self) -> anyhow::Result<SimilarConfig> {
         let query = match (&self.id, &self.text) {
             (Some(id), _) => Query::Id(id.clone()),
             (None, Some(text)) => Query::Text(text.clone()),
-            (None, None) => return Err(arg_err("--id/--text", "give one of them")),
+            (None, None) => return Err(arg_err("--id/--text", "give one of them").into()),
         };
         Ok(SimilarConfig {
             index: self.index.clone(),
             query,
             show: self.show,
-            embed: self.embed.options(true)?,
+            embed: self.embed.options()?,
+            progress: Progress::hidden(),
         })
     }
 }
 
 impl EvaluateArgs {
-    pub fn config(&self, quiet: bool) -> Result<EvaluateConfig, ArgError> {
+    pub fn config(&self, quiet: bool) -> anyhow::Result<EvaluateConfig> {
         existing_file("--train", &self.train)?;
-        if self.repeats == 0 {
-            return Err(arg_err("--repeats", "must be at least 1"));
-        }
         Ok(EvaluateConfig {
             train: self.train.clone(),
             folds: self.folds,
-            seed: self.fit.seed,
             repeats: self.repeats,
             oof: self.oof.clone(),
             report: self.report.clone(),
-            embed: self.embed.options(quiet)?,
+            embed: self.embed.options()?,
             params: self.fit.params(self.folds)?,
             learning_curve: self.learning_curve,
+            progress: progress(quiet),
         })
     }
 }

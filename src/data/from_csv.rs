@@ -3,10 +3,11 @@
 
 use std::path::Path;
 
-use super::{locate_columns, DataError, RawRowCells};
+use super::columns::{ColumnPositions, RawRow};
+use super::{DataError, Labels};
 
 /// The header and the raw cells of every data row of a CSV file.
-pub(super) fn read_rows(path: &Path) -> Result<(Vec<String>, Vec<RawRowCells>), DataError> {
+pub(super) fn read_rows(path: &Path, labels: Labels) -> Result<(Vec<String>, Vec<RawRow>), DataError> {
     let file = std::fs::File::open(path).map_err(|source| DataError::Io { path: path.to_owned(), source })?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -23,24 +24,20 @@ pub(super) fn read_rows(path: &Path) -> Result<(Vec<String>, Vec<RawRowCells>), 
         .iter()
         .map(|h| String::from_utf8_lossy(h).trim_start_matches('\u{feff}').to_string())
         .collect();
-    let pos = locate_columns(&header);
+    let pos = ColumnPositions::locate(&header).reading(labels);
     let mut rows = Vec::new();
     let mut record = csv::ByteRecord::new();
     while reader.read_byte_record(&mut record).map_err(csv_err)? {
         let row = rows.len() + 1;
         let line = record.position().map_or(0, |p| p.line());
-        let mut cells: RawRowCells = Default::default();
-        for (cell, p) in cells.iter_mut().zip(pos) {
-            if let Some(p) = p {
-                let bytes = record.get(p).unwrap_or_default();
-                let text = std::str::from_utf8(bytes).map_err(|_| DataError::InvalidUtf8 {
-                    path: path.to_owned(),
-                    row,
-                    line,
-                })?;
-                *cell = Some(text.to_owned());
-            }
-        }
+        let cells = pos.row(|p| {
+            let bytes = record.get(p).unwrap_or_default();
+            std::str::from_utf8(bytes).map(str::to_owned).map_err(|_| DataError::InvalidUtf8 {
+                path: path.to_owned(),
+                row,
+                line,
+            })
+        })?;
         rows.push(cells);
     }
     Ok((header, rows))

@@ -7,34 +7,31 @@ use arrow::array::{Array, ArrayRef, StringArray};
 use arrow::datatypes::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::{locate_columns, DataError, RawRowCells};
+use super::columns::{ColumnPositions, RawRow};
+use super::{DataError, Labels};
 
 /// Read the knnpref columns of a Parquet battles file as raw string cells.
-pub(super) fn read_rows(path: &Path) -> Result<(Vec<String>, Vec<RawRowCells>), DataError> {
+pub(super) fn read_rows(path: &Path, labels: Labels) -> Result<(Vec<String>, Vec<RawRow>), DataError> {
     let pq_err = |source| DataError::Parquet { path: path.to_owned(), source };
     let file = std::fs::File::open(path).map_err(|source| DataError::Io { path: path.to_owned(), source })?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err)?;
     let header: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
-    let pos = locate_columns(&header);
+    let pos = ColumnPositions::locate(&header).reading(labels);
     let reader = builder.build().map_err(pq_err)?;
     let mut rows = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|source| DataError::Arrow { path: path.to_owned(), source })?;
-        let mut cols: Vec<Option<StringArray>> = Vec::with_capacity(pos.len());
-        for p in pos {
-            cols.push(match p {
-                Some(p) => Some(as_strings(path, &header[p], batch.column(p))?),
-                None => None,
-            });
+        // Each column knnpref reads, cast to strings once per batch.
+        let mut cols: Vec<Option<StringArray>> = vec![None; header.len()];
+        for p in pos.located() {
+            cols[p] = Some(as_strings(path, &header[p], batch.column(p))?);
         }
         for r in 0..batch.num_rows() {
-            let mut cells: RawRowCells = Default::default();
-            for (cell, col) in cells.iter_mut().zip(&cols) {
-                if let Some(col) = col {
-                    *cell = Some(if col.is_null(r) { String::new() } else { col.value(r).to_string() });
-                }
-            }
-            rows.push(cells);
+            let cell = |p: usize| {
+                let col = cols[p].as_ref().expect("every located column was cast");
+                Ok::<_, DataError>(if col.is_null(r) { String::new() } else { col.value(r).to_string() })
+            };
+            rows.push(pos.row(cell)?);
         }
     }
     Ok((header, rows))

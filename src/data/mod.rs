@@ -7,11 +7,17 @@
 
 use std::path::{Path, PathBuf};
 
+mod columns;
 mod from_csv;
 mod from_parquet;
 pub mod turns;
 
-use turns::{parse_turns, TurnsError};
+use crate::fault::Fault;
+pub use columns::Labels;
+pub(crate) use columns::LABEL_COLUMNS;
+use columns::{ColumnPositions, RawRow};
+use turns::parse_turns;
+pub(crate) use turns::TurnsError;
 
 /// Who won a battle. The discriminant is the class index used everywhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -106,15 +112,6 @@ impl Battle {
     }
 }
 
-/// Whether a file must carry the three winner columns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Labels {
-    /// Training files: every row needs its vote.
-    Required,
-    /// Test files: labels are read when present, ignored otherwise.
-    Optional,
-}
-
 /// The battles of one file plus the warnings met while reading it.
 #[derive(Debug, Clone)]
 pub struct Dataset {
@@ -126,8 +123,6 @@ pub struct Dataset {
     pub warnings: Vec<String>,
     /// The file had no `id` column; ids are the 0-based row numbers.
     pub ids_generated: bool,
-    /// The file carried winner columns.
-    pub has_labels: bool,
     /// The `model_a` and `model_b` names of each row, in file order, when the
     /// file has both columns (Kaggle's training file does; its test file does not).
     pub models: Option<Vec<[String; 2]>>,
@@ -190,76 +185,76 @@ pub enum DataError {
     BadLabelValue { path: PathBuf, row: usize, column: &'static str, value: String },
     #[error("{path}: row {row}: winner columns must hold exactly one 1 (found a={a}, b={b}, tie={tie})")]
     BadLabel { path: PathBuf, row: usize, a: f64, b: f64, tie: f64 },
+    #[error("{path}: row {row}: the `id` cell is empty; every battle needs an id (Kaggle rejects a submission row without one)")]
+    EmptyId { path: PathBuf, row: usize },
     #[error("{path}: row {row}: id `{id}` already appears in row {first_row}; ids must be unique")]
     DuplicateId { path: PathBuf, row: usize, id: String, first_row: usize },
 }
 
-const TEXT_COLUMNS: [&str; 3] = ["prompt", "response_a", "response_b"];
-/// The one-hot vote columns, in class-index order.
-pub(crate) const LABEL_COLUMNS: [&str; 3] = ["winner_model_a", "winner_model_b", "winner_tie"];
+impl DataError {
+    /// Whose fault: always the file's, that is the user's (a refusal of the
+    /// system anywhere in the chain is found by the caller first).
+    pub fn fault(&self) -> Fault {
+        use DataError as D;
+        match self {
+            D::Io { .. }
+            | D::Csv { .. }
+            | D::InvalidUtf8 { .. }
+            | D::Parquet { .. }
+            | D::Arrow { .. }
+            | D::ParquetType { .. }
+            | D::MissingColumn { .. }
+            | D::Empty { .. }
+            | D::Turns { .. }
+            | D::BadLabelValue { .. }
+            | D::BadLabel { .. }
+            | D::EmptyId { .. }
+            | D::DuplicateId { .. } => Fault::User,
+        }
+    }
+}
 
 /// Read a battles file; `.parquet` files are read as Parquet, all others as CSV.
+/// A test file's winner columns (`Labels::Optional`) are not read at all.
 pub fn read_battles(path: &Path, labels: Labels) -> Result<Dataset, DataError> {
     let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-    let (columns, rows) =
-        if is_parquet { from_parquet::read_rows(path)? } else { from_csv::read_rows(path)? };
-    assemble(path, labels, &columns, rows)
+    let (header, rows) =
+        if is_parquet { from_parquet::read_rows(path, labels)? } else { from_csv::read_rows(path, labels)? };
+    assemble(path, labels, &header, rows)
 }
 
-/// The columns knnpref reads, in [`RawRowCells`] order; the last two, the
-/// models' names, are optional and used by `errors` alone.
-pub(crate) const ALL_COLUMNS: [&str; 9] = [
-    "id",
-    "prompt",
-    "response_a",
-    "response_b",
-    "winner_model_a",
-    "winner_model_b",
-    "winner_tie",
-    "model_a",
-    "model_b",
-];
-
-/// Which of [`ALL_COLUMNS`] a header holds, and where.
-pub(crate) fn locate_columns(header: &[String]) -> [Option<usize>; 9] {
-    let mut pos = [None; 9];
-    for (slot, name) in pos.iter_mut().zip(ALL_COLUMNS) {
-        *slot = header.iter().position(|h| h.trim() == name);
-    }
-    pos
+/// What the row parser needs to know of the file.
+struct RowContext<'a> {
+    path: &'a Path,
+    /// Parse the winner columns into a label (training files).
+    labelled: bool,
 }
 
-pub(crate) type RawRowCells = [Option<String>; 9];
-
-fn assemble(
-    path: &Path,
-    labels: Labels,
-    header: &[String],
-    rows: Vec<RawRowCells>,
-) -> Result<Dataset, DataError> {
+fn assemble(path: &Path, labels: Labels, header: &[String], rows: Vec<RawRow>) -> Result<Dataset, DataError> {
     if header.iter().all(|h| h.trim().is_empty()) {
         return Err(DataError::Empty { path: path.to_owned() });
     }
-    let pos = locate_columns(header);
-    let found = header.join(", ");
-    for (i, name) in ALL_COLUMNS.iter().enumerate().skip(1).take(3) {
-        if pos[i].is_none() {
-            return Err(DataError::MissingColumn { path: path.to_owned(), column: name, found });
-        }
+    let pos = ColumnPositions::locate(header);
+    let missing = |column: &'static str| DataError::MissingColumn {
+        path: path.to_owned(),
+        column,
+        found: header.join(", "),
+    };
+    for (at, name) in [(pos.prompt, "prompt"), (pos.response_a, "response_a"), (pos.response_b, "response_b")]
+    {
+        at.ok_or_else(|| missing(name))?;
     }
-    let label_present = pos[4..7].iter().filter(|p| p.is_some()).count();
-    if labels == Labels::Required || label_present > 0 {
-        for (i, name) in LABEL_COLUMNS.iter().enumerate() {
-            if pos[4 + i].is_none() {
-                return Err(DataError::MissingColumn { path: path.to_owned(), column: name, found });
-            }
+    let winners_found = pos.winners.iter().filter(|p| p.is_some()).count();
+    if labels == Labels::Required {
+        for (at, name) in pos.winners.iter().zip(LABEL_COLUMNS) {
+            at.ok_or_else(|| missing(name))?;
         }
     }
     if rows.is_empty() {
         return Err(DataError::Empty { path: path.to_owned() });
     }
-    let has_labels = label_present == 3;
-    let ids_generated = pos[0].is_none();
+    let labelled = labels == Labels::Required;
+    let ids_generated = pos.id.is_none();
     let mut warnings = Vec::new();
     if ids_generated {
         warnings.push(format!(
@@ -268,37 +263,43 @@ fn assemble(
             rows.len().saturating_sub(1)
         ));
     }
-    if labels == Labels::Optional && has_labels {
-        warnings.push(format!("{}: carries winner columns; they are ignored for prediction", path.display()));
+    if labels == Labels::Optional && winners_found > 0 {
+        warnings.push(format!(
+            "{}: carries winner columns; they are ignored (a test file's votes are not read)",
+            path.display()
+        ));
     }
+    let ctx = RowContext { path, labelled };
     let mut seen = std::collections::HashMap::new();
     let mut battles = Vec::with_capacity(rows.len());
-    let has_models = pos[7].is_some() && pos[8].is_some();
+    let has_models = pos.model_a.is_some() && pos.model_b.is_some();
     let mut models = Vec::with_capacity(if has_models { rows.len() } else { 0 });
     for (i, mut raw) in rows.into_iter().enumerate() {
         let row = i + 1;
         if has_models {
-            models.push([raw[7].take().unwrap_or_default(), raw[8].take().unwrap_or_default()]);
+            models.push([raw.model_a.take().unwrap_or_default(), raw.model_b.take().unwrap_or_default()]);
         }
-        let battle = parse_row(path, row, raw, has_labels, &mut warnings)?;
+        let battle = parse_row(&ctx, row, raw, &mut warnings)?;
         let id = if ids_generated { i.to_string() } else { battle.id.clone() };
+        if id.trim().is_empty() {
+            return Err(DataError::EmptyId { path: path.to_owned(), row });
+        }
         if let Some(first_row) = seen.insert(id.clone(), row) {
             return Err(DataError::DuplicateId { path: path.to_owned(), row, id, first_row });
         }
         battles.push(Battle { id, ..battle });
     }
     let models = has_models.then_some(models);
-    Ok(Dataset { path: path.to_owned(), battles, warnings, ids_generated, has_labels, models })
+    Ok(Dataset { path: path.to_owned(), battles, warnings, ids_generated, models })
 }
 
 fn parse_row(
-    path: &Path,
+    ctx: &RowContext<'_>,
     row: usize,
-    raw: RawRowCells,
-    has_labels: bool,
+    raw: RawRow,
     warnings: &mut Vec<String>,
 ) -> Result<Battle, DataError> {
-    let [id, prompt, ra, rb, wa, wb, wt, _, _] = raw;
+    let path = ctx.path;
     let mut turns = |cell: Option<String>, column: &'static str| {
         let text = cell.unwrap_or_default();
         let parsed = parse_turns(&text).map_err(|source| DataError::Turns {
@@ -315,9 +316,9 @@ fn parse_row(
         }
         Ok::<_, DataError>(parsed.turns)
     };
-    let prompt = turns(prompt, TEXT_COLUMNS[0])?;
-    let response_a = turns(ra, TEXT_COLUMNS[1])?;
-    let response_b = turns(rb, TEXT_COLUMNS[2])?;
+    let prompt = turns(raw.prompt, "prompt")?;
+    let response_a = turns(raw.response_a, "response_a")?;
+    let response_b = turns(raw.response_b, "response_b")?;
     if prompt.len() != response_a.len() || prompt.len() != response_b.len() {
         warnings.push(format!(
             "{}: row {row}: turn counts differ (prompt {}, response_a {}, response_b {}); \
@@ -328,8 +329,8 @@ fn parse_row(
             response_b.len()
         ));
     }
-    let label = if has_labels { Some(parse_label(path, row, [wa, wb, wt])?) } else { None };
-    Ok(Battle { id: id.unwrap_or_default(), prompt, response_a, response_b, label })
+    let label = if ctx.labelled { Some(parse_label(path, row, raw.winners)?) } else { None };
+    Ok(Battle { id: raw.id.unwrap_or_default(), prompt, response_a, response_b, label })
 }
 
 fn parse_label(path: &Path, row: usize, cells: [Option<String>; 3]) -> Result<Label, DataError> {

@@ -32,7 +32,7 @@ fn bom_crlf_and_reordered_columns() {
     let d = read_battles(f.path(), Labels::Optional).unwrap();
     assert_eq!(d.battles[0].id, "x1");
     assert_eq!(d.battles[0].response_b, vec!["b"]);
-    assert!(!d.has_labels);
+    assert!(d.labels().is_none());
     assert_eq!(d.models, None, "no model columns, no names");
 }
 

@@ -10,18 +10,22 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use super::stats::progress_bar;
-use super::{token_count, Cache, EmbedError, Embedder};
+use super::{token_count, Cache, EmbedError, EmbedStats, ModelInfo, Transformer};
 use crate::progress::Progress;
 
-impl Embedder {
-    /// Embed texts; returns row-major L2-normalised vectors, one per text.
-    pub fn embed(&mut self, texts: &[String], what: &str) -> Result<Vec<f32>, EmbedError> {
-        if self.table.is_some() {
-            // Texts already fitted: pool each as one turn, whole.
-            let turns: Vec<&[String]> = texts.iter().map(std::slice::from_ref).collect();
-            return Ok(self.pool_static(&turns, usize::MAX));
-        }
-        let dim = self.info.dim;
+impl Transformer {
+    /// Embed fitted texts; returns row-major L2-normalised vectors, one per
+    /// text, counting the cost in `stats`.
+    pub(super) fn embed(
+        &mut self,
+        texts: &[String],
+        what: &str,
+        info: &ModelInfo,
+        progress: &Progress,
+        stats: &mut EmbedStats,
+    ) -> Result<Vec<f32>, EmbedError> {
+        let t = self;
+        let dim = info.dim;
         // Deduplicate: identical texts are embedded once.
         let mut unique: Vec<&str> = Vec::new();
         let mut slot_of: HashMap<&str, usize> = HashMap::new();
@@ -38,25 +42,25 @@ impl Embedder {
         let mut vectors = vec![0f32; unique.len() * dim];
         let mut todo = Vec::new();
         for (u, key) in keys.iter().enumerate() {
-            match self.cache.as_ref().and_then(|c| c.get(key)) {
+            match t.cache.as_ref().and_then(|c| c.get(key)) {
                 Some(v) => vectors[u * dim..(u + 1) * dim].copy_from_slice(v),
                 None => todo.push(u),
             }
         }
-        if !todo.is_empty() {
-            self.start_sessions()?;
+        if !todo.is_empty() && t.sessions.is_empty() {
+            t.start_sessions(info.max_tokens, Some(dim), progress)?;
         }
         // Sort the remaining texts by token count so batches pad little.
-        let (tokenizer, max) = (&self.tokenizer, self.info.max_tokens);
+        let (tokenizer, max) = (&t.tokenizer, info.max_tokens);
         let lengths: Vec<usize> = todo.par_iter().map(|&u| token_count(tokenizer, unique[u], max)).collect();
         // Order by (length, text) so that batch composition, and with it every
         // floating-point result, depends only on the set of texts.
         let mut order: Vec<usize> = (0..todo.len()).collect();
         order.sort_by(|&i, &j| (lengths[i], unique[todo[i]]).cmp(&(lengths[j], unique[todo[j]])));
-        let batches: Vec<&[usize]> = order.chunks(self.batch_size).collect();
+        let batches: Vec<&[usize]> = order.chunks(t.batch_size).collect();
         let total_tokens: u64 = lengths.iter().map(|&l| l as u64).sum();
         let hidden = Progress::hidden();
-        let shown = if todo.is_empty() { &hidden } else { &self.progress };
+        let shown = if todo.is_empty() { &hidden } else { progress };
         let bar = shown
             .stage(&format!("embedding {what}"), Some(total_tokens), || progress_bar(total_tokens, what));
         bar.set_message(format!(
@@ -70,10 +74,10 @@ impl Embedder {
         // come back here, where they are stored, cached and counted.
         let next = AtomicUsize::new(0);
         let (tx, rx) = mpsc::channel::<Result<(usize, Vec<Vec<f32>>), EmbedError>>();
-        let cache = &mut self.cache;
-        let cancel = self.progress.cancel();
+        let cache = &mut t.cache;
+        let cancel = progress.cancel();
         let run = std::thread::scope(|scope| -> Result<(), EmbedError> {
-            for session in self.sessions.iter_mut() {
+            for session in t.sessions.iter_mut() {
                 let (tx, next, batches, unique, todo) = (tx.clone(), &next, &batches, &unique, &todo);
                 scope.spawn(move || loop {
                     if cancel.is_cancelled() {
@@ -99,7 +103,7 @@ impl Embedder {
                 let chunk = batches[b];
                 let mut fresh = Vec::with_capacity(chunk.len());
                 let longest = chunk.iter().map(|&i| lengths[i]).max().unwrap_or(0);
-                self.stats.slots += (longest * chunk.len()) as u64;
+                stats.slots += (longest * chunk.len()) as u64;
                 for (&i, v) in chunk.iter().zip(&out) {
                     let u = todo[i];
                     vectors[u * dim..(u + 1) * dim].copy_from_slice(v);
@@ -119,10 +123,10 @@ impl Embedder {
                 return Err(e);
             }
         }
-        self.stats.texts += todo.len();
-        self.stats.tokens += total_tokens;
-        self.stats.cached += unique.len() - todo.len();
-        self.stats.seconds += started.elapsed().as_secs_f64();
+        stats.texts += todo.len();
+        stats.tokens += total_tokens;
+        stats.cached += unique.len() - todo.len();
+        stats.seconds += started.elapsed().as_secs_f64();
         let mut result = vec![0f32; texts.len() * dim];
         for (row, &u) in slots.iter().enumerate() {
             result[row * dim..(row + 1) * dim].copy_from_slice(&vectors[u * dim..(u + 1) * dim]);

@@ -32,6 +32,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use crate::fault::Fault;
 use sha2::{Digest, Sha256};
 
 /// Why the cache file cannot be used.
@@ -46,6 +47,17 @@ pub enum CacheError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl CacheError {
+    /// Whose fault: the user's, who chose the cache folder
+    /// (`KNNPREF_CACHE` naming a file, say); a refusal of the system
+    /// (a full disk) is found first by the caller.
+    pub fn fault(&self) -> Fault {
+        match self {
+            CacheError::Io { .. } => Fault::User,
+        }
+    }
 }
 
 /// One model's cache file, loaded into memory, appended to as vectors arrive.

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::cache::CacheError;
 use super::static_model::StaticError;
+use crate::fault::Fault;
 
 /// Why a model cannot be loaded or run; each message says what to do.
 #[allow(missing_docs)] // each variant's message is its documentation
@@ -54,6 +55,8 @@ pub enum EmbedError {
     },
     #[error("embedding cancelled")]
     Cancelled,
+    #[error("invalid {name} {value}: {why}")]
+    BadOption { name: &'static str, value: String, why: &'static str },
     #[error("--max-tokens {given} is outside 8..={limit}, the range model {dir} takes")]
     MaxTokens { given: usize, limit: usize, dir: PathBuf },
     #[error("model {dir} outputs {output}-dimensional vectors but its config.json says hidden_size {config}; knnpref takes mean-pooled models without a projection head")]
@@ -72,4 +75,32 @@ pub enum EmbedError {
     Cache(#[from] CacheError),
     #[error(transparent)]
     Static(#[from] StaticError),
+}
+
+impl EmbedError {
+    /// Whose fault: the user's for the runtime and model they provisioned
+    /// or pointed at, the arguments and the cache folder; knnpref's when a
+    /// model it loaded fails while running.
+    pub fn fault(&self) -> Fault {
+        use EmbedError as E;
+        match self {
+            E::RuntimeMissing { .. }
+            | E::RuntimeOpen { .. }
+            | E::RuntimeLoad { .. }
+            | E::ModelMissing { .. }
+            | E::Io { .. }
+            | E::Tokenizer { .. }
+            | E::Session { .. }
+            | E::BadOption { .. }
+            | E::MaxTokens { .. }
+            | E::Dimension { .. }
+            | E::DeviceUnavailable { .. }
+            | E::StaticOnCuda { .. }
+            | E::CudaStart { .. }
+            | E::Cancelled => Fault::User,
+            E::Run { .. } => Fault::Internal,
+            E::Cache(e) => e.fault(),
+            E::Static(e) => e.fault(),
+        }
+    }
 }

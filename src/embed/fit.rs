@@ -5,13 +5,11 @@
 //! start when it alone is too long), and earlier turns fill what is left,
 //! nearest first, each cut to its end.
 
-/// Characters per token never exceeded in practice; used to pre-cut huge turns
-/// (1 MB responses) before tokenising them.
-const MAX_CHARS_PER_TOKEN: usize = 16;
+use super::chars::{char_cap, prefix_chars, suffix_chars};
 
 /// Join `turns` with blank lines, keeping at most `budget` tokens.
 pub fn fit_turns(tokenizer: &tokenizers::Tokenizer, turns: &[String], budget: usize) -> String {
-    let char_cap = budget.saturating_mul(MAX_CHARS_PER_TOKEN).max(64);
+    let char_cap = char_cap(budget);
     let mut kept: Vec<&str> = Vec::new();
     let mut left = budget;
     for (pos, turn) in turns.iter().enumerate().rev() {
@@ -40,24 +38,6 @@ pub fn fit_turns(tokenizer: &tokenizers::Tokenizer, turns: &[String], budget: us
     }
     kept.reverse();
     kept.join("\n\n")
-}
-
-fn prefix_chars(s: &str, max: usize) -> &str {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    }
-}
-
-fn suffix_chars(s: &str, max: usize) -> &str {
-    let count = s.chars().count();
-    if count <= max {
-        return s;
-    }
-    match s.char_indices().nth(count - max) {
-        Some((i, _)) => &s[i..],
-        None => s,
-    }
 }
 
 #[cfg(test)]

@@ -3,27 +3,33 @@
 
 use fastembed::{InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
 
+use std::path::Path;
+
 use super::model_files::{hidden_size, max_tokens, model_id, position_limit, read, transformer_identity};
+use super::options::MIN_TOKENS;
 use super::runtime::{environment_for, runtime_library_for};
 use super::static_model::StaticModel;
 use super::{
-    cache_dir, environment, Cache, Device, EmbedConfig, EmbedError, EmbedStats, Embedder, ModelInfo,
-    ModelKind, SessionPlan, STATIC_MAX_TOKENS,
+    cache_dir, environment, Cache, CheckedEmbed, Device, EmbedError, EmbedStats, Embedder, Encoder,
+    ModelInfo, ModelKind, SessionPlan, Transformer, STATIC_MAX_TOKENS,
 };
+use crate::progress::Progress;
 
 /// The most tokens a static model may be asked to pool per text.
 const STATIC_TOKEN_LIMIT: usize = 1 << 16;
 
 impl Embedder {
-    /// Load a model's tokenizer and identity, check the runtime, and open the
-    /// cache; ONNX Runtime sessions start only when something must be embedded.
-    pub fn open(cfg: &EmbedConfig) -> Result<Embedder, EmbedError> {
-        let dir = &cfg.model_dir;
+    /// Open the model in `dir`: its tokenizer and identity (every file that
+    /// shapes a vector hashed once, here), the runtime checked and the cache
+    /// opened for a transformer; ONNX Runtime sessions start only when
+    /// something must be embedded. Notes (the `--device auto` fallback) go
+    /// to `progress`.
+    pub fn open(dir: &Path, opts: &CheckedEmbed, progress: &Progress) -> Result<Embedder, EmbedError> {
         if ModelKind::of(dir) == ModelKind::Static {
-            if cfg.device == Device::Cuda {
-                return Err(EmbedError::StaticOnCuda { dir: dir.clone() });
+            if opts.device == Device::Cuda {
+                return Err(EmbedError::StaticOnCuda { dir: dir.to_owned() });
             }
-            return Self::open_static(cfg);
+            return Self::open_static(dir, opts, progress);
         }
         let sha256 = transformer_identity(dir)?;
         let tok_bytes = read(dir, "tokenizer.json")?;
@@ -34,123 +40,53 @@ impl Embedder {
             tokenizer_config_file: read(dir, "tokenizer_config.json")?,
         };
         let limit = position_limit(dir);
-        let max_tokens = match cfg.max_tokens {
-            Some(given) if !(8..=limit).contains(&given) => {
-                return Err(EmbedError::MaxTokens { given, limit, dir: dir.clone() })
+        let max_tokens = match opts.max_tokens {
+            Some(given) if !(MIN_TOKENS..=limit).contains(&given) => {
+                return Err(EmbedError::MaxTokens { given, limit, dir: dir.to_owned() })
             }
             Some(given) => given,
             None => max_tokens(dir).min(limit),
         };
         // Load the runtime now, so that a missing library or provider is
         // reported before any work.
-        environment_for(cfg.device)?;
-        let device = resolve_device(cfg.device, cfg.progress.is_shown())?;
+        environment_for(opts.device)?;
+        let device = resolve_device(opts.device, progress)?;
         let mut tokenizer = tokenizers::Tokenizer::from_bytes(&tok_bytes)
             .map_err(|source| EmbedError::Tokenizer { path: dir.join("tokenizer.json"), source })?;
         tokenizer.with_padding(None);
         tokenizer
             .with_truncation(None)
             .map_err(|source| EmbedError::Tokenizer { path: dir.join("tokenizer.json"), source })?;
-        let info = ModelInfo {
-            id: model_id(dir),
-            sha256,
-            dim: hidden_size(dir),
-            max_tokens,
-            kind: ModelKind::Transformer,
+        let plan = SessionPlan {
+            dir: dir.to_owned(),
+            files,
+            threads: opts.threads,
+            cuda: device == Device::Cuda,
+            fallback: opts.device == Device::Auto,
+            sessions: opts.sessions.min(opts.threads),
         };
-        let mut embedder = Embedder {
-            sessions: Vec::new(),
-            plan: Some(SessionPlan {
-                dir: dir.clone(),
-                files,
-                threads: cfg.threads.max(1),
-                cuda: device == Device::Cuda,
-                fallback: cfg.device == Device::Auto,
-                notes: cfg.progress.is_shown(),
-                sessions: cfg.sessions.clamp(1, cfg.threads.max(1)),
-            }),
-            table: None,
-            tokenizer,
-            info,
-            cache: None,
-            batch_size: cfg.batch_size.max(1),
-            progress: cfg.progress.clone(),
-            stats: EmbedStats::default(),
-        };
-        if embedder.info.dim == 0 {
+        let mut transformer =
+            Transformer { sessions: Vec::new(), plan, tokenizer, cache: None, batch_size: opts.batch_size };
+        let dim = match hidden_size(dir) {
+            Some(dim) => dim,
             // No hidden_size in config.json: ask the model.
-            embedder.start_sessions()?;
-        }
-        if cfg.use_cache {
-            let (name, dim) = (embedder.info.cache_file(), embedder.info.dim);
-            embedder.cache = Some(Cache::open(&cache_dir(), &name, dim)?);
-        }
-        Ok(embedder)
-    }
-
-    /// Create the ONNX Runtime sessions, on first need only: a run whose
-    /// texts are all cached never pays for them. The first session's output
-    /// width is checked against the dimension the cache and manifest use.
-    pub(super) fn start_sessions(&mut self) -> Result<(), EmbedError> {
-        let Some(plan) = self.plan.as_mut().filter(|_| self.sessions.is_empty()) else {
-            return Ok(());
+            None => transformer.start_sessions(max_tokens, None, progress)?,
         };
-        let onnx = read(&plan.dir, "model.onnx")?;
-        let env = environment()?;
-        for s in 0..plan.sessions {
-            // Share the cores out: 3 threads over 2 sessions gives 2 + 1.
-            let threads = (plan.threads + plan.sessions - 1 - s) / plan.sessions;
-            let user_model =
-                UserDefinedEmbeddingModel::new(onnx.clone(), plan.files.clone()).with_pooling(Pooling::Mean);
-            let options = |cuda: bool| {
-                let o = InitOptionsUserDefined::new()
-                    .with_environment(env.clone())
-                    .with_max_length(self.info.max_tokens)
-                    .with_intra_threads(threads);
-                match cuda {
-                    true => {
-                        o.with_execution_providers(vec![ort::ep::CUDA::default().build().error_on_failure()])
-                    }
-                    false => o,
-                }
-            };
-            let session = match TextEmbedding::try_new_from_user_defined(user_model.clone(), options(plan.cuda)) {
-                Err(source) if plan.cuda && !plan.fallback => {
-                    return Err(EmbedError::CudaStart { dir: plan.dir.clone(), source })
-                }
-                Err(source) if plan.cuda => {
-                    if plan.notes {
-                        let why = source.to_string();
-                        let why = why.trim_end();
-                        eprintln!("note: --device auto: the CUDA provider did not start ({why}); embedding on the CPU");
-                    }
-                    plan.cuda = false;
-                    TextEmbedding::try_new_from_user_defined(user_model, options(false))
-                }
-                other => other,
-            }
-            .map_err(|source| EmbedError::Session { dir: plan.dir.clone(), source })?;
-            self.sessions.push(session);
+        let info = ModelInfo { id: model_id(dir), sha256, dim, max_tokens, kind: ModelKind::Transformer };
+        if opts.use_cache {
+            transformer.cache = Some(Cache::open(&cache_dir(), &info.cache_file(), dim)?);
         }
-        let probe =
-            self.sessions[0].embed(["dimension probe"], None).map_err(|source| EmbedError::Run { source })?;
-        let dim = probe[0].len();
-        if self.info.dim == 0 {
-            self.info.dim = dim;
-        } else if dim != self.info.dim {
-            return Err(EmbedError::Dimension { dir: plan.dir.clone(), config: self.info.dim, output: dim });
-        }
-        Ok(())
+        let encoder = Encoder::Transformer(Box::new(transformer));
+        Ok(Embedder { encoder, info, progress: progress.clone(), stats: EmbedStats::default() })
     }
 
     /// Open a static model: its table, tokenizer and identity; no runtime,
     /// no sessions, no cache.
-    fn open_static(cfg: &EmbedConfig) -> Result<Embedder, EmbedError> {
-        let dir = &cfg.model_dir;
+    fn open_static(dir: &Path, opts: &CheckedEmbed, progress: &Progress) -> Result<Embedder, EmbedError> {
         let table = StaticModel::load(dir)?;
-        let max_tokens = match cfg.max_tokens {
-            Some(given) if !(8..=STATIC_TOKEN_LIMIT).contains(&given) => {
-                return Err(EmbedError::MaxTokens { given, limit: STATIC_TOKEN_LIMIT, dir: dir.clone() })
+        let max_tokens = match opts.max_tokens {
+            Some(given) if !(MIN_TOKENS..=STATIC_TOKEN_LIMIT).contains(&given) => {
+                return Err(EmbedError::MaxTokens { given, limit: STATIC_TOKEN_LIMIT, dir: dir.to_owned() })
             }
             Some(given) => given,
             None => STATIC_MAX_TOKENS,
@@ -162,17 +98,69 @@ impl Embedder {
             max_tokens,
             kind: ModelKind::Static,
         };
-        Ok(Embedder {
-            sessions: Vec::new(),
-            plan: None,
-            tokenizer: table.tokenizer().clone(),
-            table: Some(table),
-            info,
-            cache: None,
-            batch_size: cfg.batch_size.max(1),
-            progress: cfg.progress.clone(),
-            stats: EmbedStats::default(),
-        })
+        let encoder = Encoder::Static(Box::new(table));
+        Ok(Embedder { encoder, info, progress: progress.clone(), stats: EmbedStats::default() })
+    }
+}
+
+impl Transformer {
+    /// Create the ONNX Runtime sessions, on first need only: a run whose
+    /// texts are all cached never pays for them. Returns the width of the
+    /// first session's output, which must equal `dim` when it is known.
+    pub(super) fn start_sessions(
+        &mut self,
+        max_tokens: usize,
+        dim: Option<usize>,
+        progress: &Progress,
+    ) -> Result<usize, EmbedError> {
+        let plan = &mut self.plan;
+        let onnx = read(&plan.dir, "model.onnx")?;
+        let env = environment()?;
+        for s in 0..plan.sessions {
+            // Share the cores out: 3 threads over 2 sessions gives 2 + 1.
+            let threads = (plan.threads + plan.sessions - 1 - s) / plan.sessions;
+            let user_model =
+                UserDefinedEmbeddingModel::new(onnx.clone(), plan.files.clone()).with_pooling(Pooling::Mean);
+            let options = |cuda: bool| {
+                let o = InitOptionsUserDefined::new()
+                    .with_environment(env.clone())
+                    .with_max_length(max_tokens)
+                    .with_intra_threads(threads);
+                match cuda {
+                    true => {
+                        o.with_execution_providers(vec![ort::ep::CUDA::default().build().error_on_failure()])
+                    }
+                    false => o,
+                }
+            };
+            let session =
+                match TextEmbedding::try_new_from_user_defined(user_model.clone(), options(plan.cuda)) {
+                    Err(source) if plan.cuda && !plan.fallback => {
+                        return Err(EmbedError::CudaStart { dir: plan.dir.clone(), source })
+                    }
+                    Err(source) if plan.cuda => {
+                        let why = source.to_string();
+                        let why = why.trim_end();
+                        progress.note(&format!(
+                            "--device auto: the CUDA provider did not start ({why}); embedding on the CPU"
+                        ));
+                        plan.cuda = false;
+                        TextEmbedding::try_new_from_user_defined(user_model, options(false))
+                    }
+                    other => other,
+                }
+                .map_err(|source| EmbedError::Session { dir: plan.dir.clone(), source })?;
+            self.sessions.push(session);
+        }
+        let probe =
+            self.sessions[0].embed(["dimension probe"], None).map_err(|source| EmbedError::Run { source })?;
+        let output = probe[0].len();
+        match dim {
+            Some(config) if config != output => {
+                Err(EmbedError::Dimension { dir: self.plan.dir.clone(), config, output })
+            }
+            _ => Ok(output),
+        }
     }
 }
 
@@ -180,9 +168,9 @@ impl Embedder {
 const GPU_HINT: &str = "run scripts/setup.sh --gpu (the GPU build of ONNX Runtime and its CUDA 13 libraries), or use --device cpu";
 
 /// The device sessions will use. `Cuda` needs the loaded runtime to offer
-/// the CUDA provider; `Auto` takes it when offered, else the CPU, saying so
-/// on stderr unless `notes` is off.
-fn resolve_device(asked: Device, notes: bool) -> Result<Device, EmbedError> {
+/// the CUDA provider; `Auto` takes it when offered, else the CPU, with a
+/// note to `progress`.
+fn resolve_device(asked: Device, progress: &Progress) -> Result<Device, EmbedError> {
     use ort::ep::ExecutionProvider;
     if asked == Device::Cpu {
         return Ok(Device::Cpu);
@@ -198,12 +186,10 @@ fn resolve_device(asked: Device, notes: bool) -> Result<Device, EmbedError> {
             hint: GPU_HINT,
         }),
         _ => {
-            if notes {
-                eprintln!(
-                    "note: --device auto: the ONNX Runtime at {} has no CUDA execution provider; embedding on the CPU",
-                    runtime_library_for(Device::Auto).display()
-                );
-            }
+            progress.note(&format!(
+                "--device auto: the ONNX Runtime at {} has no CUDA execution provider; embedding on the CPU",
+                runtime_library_for(Device::Auto).display()
+            ));
             Ok(Device::Cpu)
         }
     }

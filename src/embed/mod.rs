@@ -12,11 +12,13 @@
 
 mod batches;
 mod cache;
+mod chars;
 pub mod distill;
 mod error;
 mod fit;
 mod init;
 mod model_files;
+mod options;
 mod pca;
 mod runtime;
 pub mod static_model;
@@ -33,46 +35,15 @@ use crate::progress::Progress;
 pub use cache::{Cache, CacheError};
 pub use error::EmbedError;
 pub use fit::fit_turns;
-pub use model_files::{
-    model_info, ModelInfo, ModelKind, EMBED_CODE_VERSION, STATIC_MAX_TOKENS, TRANSFORMER_FILES,
-};
+pub use model_files::{ModelInfo, ModelKind, EMBED_CODE_VERSION, STATIC_MAX_TOKENS, TRANSFORMER_FILES};
+pub use options::{CheckedEmbed, EmbedOptions, ModelChoice, DEFAULT_BATCH_SIZE, DEFAULT_SESSIONS};
 pub use runtime::{
     cache_dir, default_model_dir, environment, gpu_runtime_dir, knnpref_home, runtime_library,
     static_model_dir, Device, DEFAULT_MODEL, ORT_VERSION, QUANTIZED_MODEL, STATIC_MODEL,
 };
 pub use stats::{thousands, EmbedStats};
 
-/// Sessions chosen by `benches/throughput.rs` on 2 cores.
-pub const DEFAULT_SESSIONS: usize = 2;
-/// Texts per batch chosen by `benches/throughput.rs` on 2 cores.
-pub const DEFAULT_BATCH_SIZE: usize = 4;
-
-/// How to embed.
-#[derive(Debug, Clone)]
-pub struct EmbedConfig {
-    /// The model folder (model.onnx and tokenizer files).
-    pub model_dir: PathBuf,
-    /// Cores given to ONNX Runtime, shared out among the sessions.
-    pub threads: usize,
-    /// ONNX Runtime sessions running batches side by side, each with
-    /// `threads / sessions` intra-op threads. While one session runs the
-    /// model, another tokenises its next batch.
-    pub sessions: usize,
-    /// Texts per inference batch.
-    pub batch_size: usize,
-    /// Tokens per text, special tokens included; `None`: the model's own
-    /// `max_seq_length`. Fewer tokens embed faster and see less of each text.
-    pub max_tokens: Option<usize>,
-    /// Execution provider.
-    pub device: Device,
-    /// Read and write the embedding cache in [`cache_dir`].
-    pub use_cache: bool,
-    /// Where progress goes (hidden, the terminal, a sink), and the call's
-    /// cancel token, checked between batches.
-    pub progress: Progress,
-}
-
-/// What it takes to start the sessions when they are first needed.
+/// What it takes to start a transformer's sessions when first needed.
 struct SessionPlan {
     dir: PathBuf,
     files: TokenizerFiles,
@@ -81,25 +52,33 @@ struct SessionPlan {
     /// Register ONNX Runtime's CUDA provider (failing if it cannot start).
     cuda: bool,
     /// `--device auto`: if the CUDA provider fails to start, use the CPU
-    /// (with a note, when `notes`) instead of failing.
+    /// (with a note) instead of failing.
     fallback: bool,
-    /// Print notes on stderr.
-    notes: bool,
 }
 
-/// A loaded model with its tokenizer and cache: a transformer whose ONNX
-/// Runtime sessions start on first need, or a static token table.
-pub struct Embedder {
-    /// Empty until something has to be embedded (always, for a static model).
+/// A sentence transformer run through ONNX Runtime, with its cache.
+struct Transformer {
+    /// Empty until something has to be embedded.
     sessions: Vec<TextEmbedding>,
-    /// How to start the sessions (`None` for a static model).
-    plan: Option<SessionPlan>,
-    /// The static model, when the folder holds one.
-    table: Option<static_model::StaticModel>,
+    plan: SessionPlan,
     tokenizer: tokenizers::Tokenizer,
-    info: ModelInfo,
     cache: Option<Cache>,
     batch_size: usize,
+}
+
+/// The kinds of encoder an [`Embedder`] runs.
+enum Encoder {
+    /// ONNX Runtime sessions that start on first need.
+    Transformer(Box<Transformer>),
+    /// A static token table, pooled directly (no runtime, no cache: pooling
+    /// is faster than reading one).
+    Static(Box<static_model::StaticModel>),
+}
+
+/// A loaded model: its encoder, identity and cost counters.
+pub struct Embedder {
+    encoder: Encoder,
+    info: ModelInfo,
     progress: Progress,
     stats: EmbedStats,
 }
@@ -115,52 +94,75 @@ impl Embedder {
         self.stats
     }
 
+    fn tokenizer(&self) -> &tokenizers::Tokenizer {
+        match &self.encoder {
+            Encoder::Transformer(t) => &t.tokenizer,
+            Encoder::Static(table) => table.tokenizer(),
+        }
+    }
+
     /// Token count of a text as the model sees it (special tokens included,
     /// capped at the model's budget).
     pub fn token_count(&self, text: &str) -> usize {
-        token_count(&self.tokenizer, text, self.info.max_tokens)
+        token_count(self.tokenizer(), text, self.info.max_tokens)
     }
 
     /// Join turns into one model input, truncated to the model's token budget
     /// so that the last turn is kept whole in preference to earlier ones.
     pub fn fit(&self, turns: &[String]) -> String {
-        fit_turns(&self.tokenizer, turns, self.info.max_tokens.saturating_sub(2))
+        fit_turns(self.tokenizer(), turns, self.info.max_tokens.saturating_sub(2))
     }
 
     /// Embed texts given as turns, each fitted into the model's token budget
     /// (last turn kept whole first); returns row-major L2-normalised vectors.
-    /// A static model pools its table directly (no cache: that is faster
-    /// than reading one); a transformer fits, dedupes, caches and batches.
+    /// A static model pools its table directly; a transformer fits, dedupes,
+    /// caches and batches.
     pub fn embed_turns(&mut self, turns: &[&[String]], what: &str) -> Result<Vec<f32>, EmbedError> {
-        if self.table.is_none() {
-            let texts = self.fit_many(turns);
-            return self.embed(&texts, what);
+        match &self.encoder {
+            Encoder::Transformer(_) => {
+                let texts = self.fit_many(turns);
+                self.embed(&texts, what)
+            }
+            Encoder::Static(table) => Ok(pool_static(table, &mut self.stats, turns, self.info.max_tokens)),
         }
-        Ok(self.pool_static(turns, self.info.max_tokens))
     }
 
-    /// Pool texts through the static table within `max_tokens` each,
-    /// counting them in the stats (no padding: slots equal tokens).
-    /// Empty vectors when the model is a transformer.
-    fn pool_static(&mut self, turns: &[&[String]], max_tokens: usize) -> Vec<f32> {
-        let Some(table) = &self.table else { return Vec::new() };
-        let started = Instant::now();
-        let (vectors, tokens) = table.encode_counted(turns, max_tokens);
-        self.stats.texts += turns.len();
-        self.stats.tokens += tokens;
-        self.stats.slots += tokens;
-        self.stats.seconds += started.elapsed().as_secs_f64();
-        vectors
+    /// Embed texts that are already fitted into the budget, whole.
+    pub fn embed(&mut self, texts: &[String], what: &str) -> Result<Vec<f32>, EmbedError> {
+        match &mut self.encoder {
+            Encoder::Transformer(t) => t.embed(texts, what, &self.info, &self.progress, &mut self.stats),
+            Encoder::Static(table) => {
+                let turns: Vec<&[String]> = texts.iter().map(std::slice::from_ref).collect();
+                Ok(pool_static(table, &mut self.stats, &turns, usize::MAX))
+            }
+        }
     }
 
     /// [`Embedder::fit`] over many texts, on all worker threads.
     pub fn fit_many(&mut self, texts: &[&[String]]) -> Vec<String> {
         let started = Instant::now();
-        let (tokenizer, budget) = (&self.tokenizer, self.info.max_tokens.saturating_sub(2));
+        let (tokenizer, budget) = (self.tokenizer(), self.info.max_tokens.saturating_sub(2));
         let fitted = texts.par_iter().map(|turns| fit_turns(tokenizer, turns, budget)).collect();
         self.stats.truncate_seconds += started.elapsed().as_secs_f64();
         fitted
     }
+}
+
+/// Pool texts through a static table within `max_tokens` each, counting
+/// them in `stats` (no padding: slots equal tokens).
+fn pool_static(
+    table: &static_model::StaticModel,
+    stats: &mut EmbedStats,
+    turns: &[&[String]],
+    max_tokens: usize,
+) -> Vec<f32> {
+    let started = Instant::now();
+    let (vectors, tokens) = table.encode_counted(turns, max_tokens);
+    stats.texts += turns.len();
+    stats.tokens += tokens;
+    stats.slots += tokens;
+    stats.seconds += started.elapsed().as_secs_f64();
+    vectors
 }
 
 /// Tokens of `text` with special tokens, capped at `max`.

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::error::EmbedError;
 use super::runtime::SETUP_HINT;
-use super::static_model::{files_identity, folder_identity, SAFETENSORS};
+use super::static_model::{files_identity, SAFETENSORS};
 
 /// What kind of model a folder holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -98,26 +98,6 @@ pub(super) fn read(dir: &Path, file: &'static str) -> Result<Vec<u8>, EmbedError
     std::fs::read(&path).map_err(|source| EmbedError::Io { path, source })
 }
 
-/// Read a model folder's identity without starting ONNX Runtime.
-pub fn model_info(dir: &Path) -> Result<ModelInfo, EmbedError> {
-    if ModelKind::of(dir) == ModelKind::Static {
-        return Ok(ModelInfo {
-            id: model_id(dir),
-            sha256: folder_identity(dir)?,
-            dim: 0,
-            max_tokens: STATIC_MAX_TOKENS,
-            kind: ModelKind::Static,
-        });
-    }
-    Ok(ModelInfo {
-        id: model_id(dir),
-        sha256: transformer_identity(dir)?,
-        dim: 0,
-        max_tokens: max_tokens(dir),
-        kind: ModelKind::Transformer,
-    })
-}
-
 /// The identity of a transformer folder: sha256 over every file of
 /// [`TRANSFORMER_FILES`] (name, length, bytes) and the pooling.
 pub(super) fn transformer_identity(dir: &Path) -> Result<String, EmbedError> {
@@ -139,9 +119,9 @@ fn json_number(dir: &Path, file: &str, key: &str) -> Option<usize> {
         .map(|n| n as usize)
 }
 
-/// `hidden_size` from config.json, or 0 when it is not there.
-pub(super) fn hidden_size(dir: &Path) -> usize {
-    json_number(dir, "config.json", "hidden_size").unwrap_or(0)
+/// `hidden_size` from config.json, if it is there.
+pub(super) fn hidden_size(dir: &Path) -> Option<usize> {
+    json_number(dir, "config.json", "hidden_size")
 }
 
 /// `max_position_embeddings` from config.json, default 512.

@@ -1,5 +1,6 @@
 //! Unit tests of the embedder, on the provisioned model: sessions, batching,
 //! token accounting, the token budget and golden vectors.
+use super::model_files::transformer_identity;
 use super::*;
 use std::path::Path;
 
@@ -12,16 +13,8 @@ fn embedder_with(
     sessions: usize,
     max_tokens: Option<usize>,
 ) -> Result<Embedder, EmbedError> {
-    Embedder::open(&EmbedConfig {
-        model_dir: default_model_dir(false),
-        threads: 2,
-        sessions,
-        batch_size,
-        max_tokens,
-        device: Device::Cpu,
-        use_cache: false,
-        progress: Progress::hidden(),
-    })
+    let opts = EmbedOptions { sessions, batch_size, max_tokens, use_cache: false, ..EmbedOptions::new(2) };
+    Embedder::open(&default_model_dir(false), &opts.check()?, &Progress::hidden())
 }
 
 fn sentences() -> Vec<String> {
@@ -68,10 +61,11 @@ fn max_tokens_truncates_and_is_range_checked() {
     let fitted = short.fit(std::slice::from_ref(&long));
     assert_eq!(short.token_count(&fitted), 16, "fit leaves room for the two special tokens");
     short.embed(&[fitted], "t").unwrap();
-    for bad in [4, 4096] {
-        let err = embedder_with(8, 1, Some(bad)).err().expect("out of range");
-        assert!(err.to_string().contains(&format!("--max-tokens {bad} is outside 8..=512")), "{err}");
-    }
+    // Under 8 is refused by the options' check, above the model's limit when it opens.
+    let err = embedder_with(8, 1, Some(4)).err().expect("out of range");
+    assert!(err.to_string().contains("max tokens 4: must be at least 8"), "{err}");
+    let err = embedder_with(8, 1, Some(4096)).err().expect("out of range");
+    assert!(err.to_string().contains("--max-tokens 4096 is outside 8..=512"), "{err}");
 }
 
 /// Reference values from the same ONNX graph run by Python onnxruntime
@@ -116,7 +110,8 @@ fn batching_and_duplicates_do_not_change_vectors() {
 
 #[test]
 fn missing_model_folder_points_to_setup() {
-    let err = model_info(Path::new("/nonexistent/model")).unwrap_err();
+    let opts = EmbedOptions::new(1).check().unwrap();
+    let err = Embedder::open(Path::new("/nonexistent/model"), &opts, &Progress::hidden()).err().unwrap();
     assert!(err.to_string().contains("scripts/setup.sh"), "{err}");
 }
 
@@ -128,21 +123,25 @@ fn a_transformer_identity_covers_every_file_that_shapes_the_vectors() {
     for f in TRANSFORMER_FILES {
         std::fs::write(model.join(f), format!("{f} contents")).unwrap();
     }
-    let info = model_info(&model).unwrap();
+    let info_of = |dir: &Path| -> Result<ModelInfo, EmbedError> {
+        let sha256 = transformer_identity(dir)?;
+        Ok(ModelInfo { id: "m".into(), sha256, dim: 4, max_tokens: 16, kind: ModelKind::Transformer })
+    };
+    let info = info_of(&model).unwrap();
     assert_eq!(info.sha256.len(), 64);
     assert!(info.cache_file().ends_with(&format!("-e{EMBED_CODE_VERSION}.bin")), "{}", info.cache_file());
     // A file the vectors do not depend on changes nothing.
     std::fs::write(model.join("README.md"), "notes").unwrap();
-    assert_eq!(model_info(&model).unwrap().sha256, info.sha256);
+    assert_eq!(info_of(&model).unwrap().sha256, info.sha256);
     for f in TRANSFORMER_FILES {
         std::fs::write(model.join(f), format!("{f} changed")).unwrap();
-        let changed = model_info(&model).unwrap();
+        let changed = info_of(&model).unwrap();
         assert_ne!(changed.sha256, info.sha256, "{f} is not in the identity");
         assert_ne!(changed.cache_file(), info.cache_file(), "{f} is not in the cache key");
         std::fs::write(model.join(f), format!("{f} contents")).unwrap();
     }
-    assert_eq!(model_info(&model).unwrap().sha256, info.sha256);
+    assert_eq!(info_of(&model).unwrap().sha256, info.sha256);
     std::fs::remove_file(model.join("tokenizer_config.json")).unwrap();
-    let err = model_info(&model).unwrap_err().to_string();
+    let err = info_of(&model).unwrap_err().to_string();
     assert!(err.contains("lacks tokenizer_config.json") && err.contains("scripts/setup.sh"), "{err}");
 }

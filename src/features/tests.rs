@@ -16,9 +16,22 @@ fn text_stats_count_structure() {
 }
 
 #[test]
-fn names_match_lengths() {
+fn names_are_unique_and_the_embedding_block_is_one_name_per_dimension() {
     for set in [FeatureSet::FULL, FeatureSet::TEXT_ONLY, FeatureSet::LENGTH_ONLY, FeatureSet::NO_KNN] {
-        assert_eq!(feature_names(&set, 7).len(), set.len(7));
+        let names = feature_names(&set, 7);
+        let unique: std::collections::BTreeSet<&String> = names.iter().collect();
+        assert_eq!(unique.len(), names.len(), "a feature name repeats: {names:?}");
+        assert!(names.iter().all(|n| !n.is_empty() && !n.contains(' ')), "{names:?}");
+        // Turning the embedding group off removes one difference per
+        // dimension and the cosines, and nothing else.
+        let without = feature_names(&FeatureSet { embedding: false, ..set }, 7);
+        let removed: Vec<&String> = names.iter().filter(|n| !without.contains(n)).collect();
+        let diffs: Vec<String> = (0..7).map(|i| format!("emb_diff_{i}")).collect();
+        let want = if set.embedding { 7 } else { 0 };
+        assert_eq!(removed.iter().filter(|n| diffs.contains(n)).count(), want, "{removed:?}");
+        assert!(removed.iter().all(|n| diffs.contains(n) || n.contains("cos")), "{removed:?}");
+        assert!(without.iter().all(|n| names.contains(n)));
+        assert_eq!(names.len(), set.len(7));
     }
 }
 

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::embed::ModelInfo;
+use crate::fault::Fault;
 use crate::table::TableError;
 
 /// Why an index folder cannot be written or used; each says what to do.
@@ -71,4 +72,30 @@ pub enum IndexError {
         #[source]
         source: serde_json::Error,
     },
+}
+
+impl IndexError {
+    /// Whose fault: the user's for a folder that is not an index, damaged,
+    /// edited, of another format or built with another model; knnpref's for
+    /// numbers it computed that cannot be saved.
+    pub fn fault(&self) -> Fault {
+        use IndexError as I;
+        match self {
+            I::NoManifest { .. }
+            | I::BadManifest { .. }
+            | I::NoFormatVersion { .. }
+            | I::OlderFormat { .. }
+            | I::NewerFormat { .. }
+            | I::ManifestFiles { .. }
+            | I::ModelMismatch { .. }
+            | I::Checksum { .. }
+            | I::DataMissing { .. }
+            | I::Shape { .. }
+            | I::NotAnIndex { .. }
+            | I::Io { .. }
+            | I::BadHead { .. } => Fault::User,
+            I::Table(e) => e.fault(),
+            I::NonFinite { .. } => Fault::Internal,
+        }
+    }
 }

@@ -57,15 +57,24 @@ impl IndexFolder {
     /// commits between reading the manifest and opening its files (and
     /// removes them) makes the load start again with the new manifest.
     pub fn load(dir: &Path) -> Result<IndexFolder, IndexError> {
+        Self::load_with(dir, Self::read_manifest(dir)?)
+    }
+
+    /// [`IndexFolder::load`] starting from a manifest already read with
+    /// [`IndexFolder::read_manifest`] (the folder's `manifest` is a newer
+    /// one if a save replaced the index meanwhile).
+    pub fn load_with(dir: &Path, manifest: Manifest) -> Result<IndexFolder, IndexError> {
+        let mut manifest = manifest;
         let mut attempt = 1;
         loop {
-            let manifest = Self::read_manifest(dir)?;
             match open_files(dir, &manifest) {
                 Ok(files) => return read_folder(manifest, files),
                 Err(missing @ IndexError::DataMissing { .. }) => {
-                    if attempt == LOAD_ATTEMPTS || Self::read_manifest(dir)? == manifest {
+                    let newer = Self::read_manifest(dir)?;
+                    if attempt == LOAD_ATTEMPTS || newer == manifest {
                         return Err(missing);
                     }
+                    manifest = newer;
                     attempt += 1;
                 }
                 Err(e) => return Err(e),

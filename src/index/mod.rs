@@ -27,13 +27,14 @@ use crate::data::Label;
 use crate::embed::ModelInfo;
 use crate::features::EncodedBattles;
 use crate::model::ModelState;
-use crate::search::{HnswParams, Search};
 
 /// Bumped whenever the folder layout or a file's meaning changes. 3: data
 /// files named by content and listed as `{file, sha256}` by role, and model
-/// identities that cover the tokenizer and configs; earlier formats are
+/// identities that cover the tokenizer and configs. 4: the fit's settings
+/// (seed, folds, search, HNSW) only in the head file's `params`, where they
+/// are read back, no longer repeated in the manifest. Earlier formats are
 /// refused with a request to rebuild.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 const MANIFEST: &str = "manifest.json";
 
@@ -104,14 +105,6 @@ pub struct Manifest {
     pub knnpref_version: String,
     /// The sentence model the embeddings come from.
     pub model: ModelInfo,
-    /// HNSW parameters used when the graph is built.
-    pub hnsw: HnswParams,
-    /// Exact or HNSW search.
-    pub search: Search,
-    /// The seed of the fit.
-    pub seed: u64,
-    /// Cross-fitting folds.
-    pub folds: usize,
     /// File name of the training file.
     pub train_file: String,
     /// sha256 of the training file.

@@ -2,7 +2,7 @@
 //! own contents, then the manifest as the one atomic commit, then removal of
 //! what no manifest refers to.
 //!
-//! Stages a test can stop a save at (`KNNPREF_TEST_PAUSE_AT`, see
+//! Stages a test can stop a save at (with the `test-hooks` feature, see
 //! `fsio::pause_at`): `save-begin` (the folder locked, nothing written),
 //! `embeddings-temp`, `battles-temp`, `head-temp` (that file complete under a
 //! temporary name, before its rename), `manifest-temp` (the new manifest

@@ -6,6 +6,7 @@
 //! strength and the weight of the embedding-difference block are chosen by
 //! cross-validation on those features (`select`), never by hand.
 
+mod check;
 pub mod head;
 mod neighbours;
 mod params;
@@ -20,7 +21,8 @@ use crate::metrics::log_loss;
 use crate::progress::{Cancel, Cancelled};
 use crate::rand::{fold_assignment, SplitMix};
 use crate::search::Hit;
-use head::{BoostedParams, FittedHead, HeadError, HeadParams, Temperature, TreeParams};
+pub use check::{CheckedParams, ParamsError};
+use head::{BoostedParams, HeadError, HeadParams, Temperature, TreeParams};
 use neighbours::Neighbours;
 pub use params::{prior_of, HeadChoice, ModelParams, ModelState, Oof};
 use select::{blend, boosted_oof, cv_oof, select_blend, select_head, Folded};
@@ -56,46 +58,33 @@ impl Model {
     /// (`fsio::pause_at`): `fit-select` (neighbour features done, before the
     /// head selection) and `fit-done` (the fit complete, before it returns).
     pub fn fit(
-        params: &ModelParams,
+        params: &CheckedParams,
         train: &EncodedBattles,
         labels: &[Label],
         cancel: &Cancel,
     ) -> Result<(Model, Oof), HeadError> {
         cancel.check()?;
         let n = labels.len();
-        if params.folds < 2 || n < params.folds * 2 {
-            return Err(HeadError::BadData {
-                rows: n,
-                why: "need at least 2 folds and 2 labelled rows per fold",
-            });
+        if params.check_rows(n).is_err() {
+            // Callers check the row count first (it is the user's to fix).
+            return Err(HeadError::BadData { rows: n, why: "need at least 2 labelled rows per fold" });
         }
+        // Cross-fitting looks up every training battle.
+        let neighbours = Neighbours::build(train, labels.to_vec(), params.search, params.hnsw, n);
+        let prior = prior_of(labels);
+        let fold_of = fold_assignment(n, params.folds, params.seed);
+        let knn = knn_values(&neighbours, params, prior, train, Some(&fold_of), cancel)?;
+        let (x, x_swapped) = matrices(&params.features, train, &knn);
+        pause_at("fit-select");
+
+        // Choose the head's hyperparameters by cross-validation, on a seeded
+        // sample of rows when there are many.
         let base = HeadParams {
             lambda: 1.0,
             emb_scale: 1.0,
             scalar_len: params.features.scalar_len(),
             max_iter: params.max_iter,
         };
-        let placeholder = ModelState {
-            params: params.clone(),
-            head_params: base,
-            head: FittedHead { mean: vec![], scale: vec![], weights: vec![], bias: [0.0; 3] },
-            boosted: None,
-            linear_weight: 1.0,
-            temperature: Temperature::IDENTITY,
-            prior: prior_of(labels),
-            cv_log_loss: f64::NAN,
-            cv_log_loss_calibrated: f64::NAN,
-            feature_names: feature_names(&params.features, train.dim),
-        };
-        // Cross-fitting looks up every training battle.
-        let mut model = Model::assemble(placeholder, train, labels.to_vec(), n);
-        let fold_of = fold_assignment(n, params.folds, params.seed);
-        let knn = model.knn_values(train, Some(&fold_of), cancel)?;
-        let (x, x_swapped) = matrices(&params.features, train, &knn);
-        pause_at("fit-select");
-
-        // Choose the head's hyperparameters by cross-validation, on a seeded
-        // sample of rows when there are many.
         let scales: Vec<f64> = if params.features.embedding { params.emb_scales.clone() } else { vec![1.0] };
         let folds = params.folds;
         let all = Folded { x: &x, x_swapped: &x_swapped, labels, fold_of: &fold_of, folds, cancel };
@@ -140,16 +129,20 @@ impl Model {
         let temperature = Temperature::fit(&best_oof, labels);
         let oof = temperature.apply(&best_oof);
         let head = best.fit_path(&[best.lambda], x.view(), x_swapped.view(), labels, cancel)?.remove(0);
-        let state = &mut model.state;
-        state.head_params = best;
-        state.head = head;
-        state.boosted = boosted;
-        state.linear_weight = linear_weight;
-        state.temperature = temperature;
-        state.cv_log_loss = best_loss;
-        state.cv_log_loss_calibrated = log_loss(&oof, labels);
+        let state = ModelState {
+            params: ModelParams::clone(params),
+            head_params: best,
+            head,
+            boosted,
+            linear_weight,
+            temperature,
+            prior,
+            cv_log_loss: best_loss,
+            cv_log_loss_calibrated: log_loss(&oof, labels),
+            feature_names: feature_names(&params.features, train.dim),
+        };
         pause_at("fit-done");
-        Ok((model, oof))
+        Ok((Model { state, neighbours }, oof))
     }
 
     /// Calibrated, swap-symmetric probabilities for encoded battles.
@@ -191,12 +184,23 @@ impl Model {
         fold_of: Option<&[usize]>,
         cancel: &Cancel,
     ) -> Result<Vec<KnnValues>, Cancelled> {
-        let p = &self.state.params;
-        if !p.features.knn {
-            return Ok(vec![KnnValues::default(); q.len()]);
-        }
-        self.neighbours.values(q, fold_of, &p.knn, self.state.prior, cancel)
+        knn_values(&self.neighbours, &self.state.params, self.state.prior, q, fold_of, cancel)
     }
+}
+
+/// Neighbour values of `q`'s battles under `params` (defaults when they use none).
+fn knn_values(
+    neighbours: &Neighbours,
+    params: &ModelParams,
+    prior: [f64; 3],
+    q: &EncodedBattles,
+    fold_of: Option<&[usize]>,
+    cancel: &Cancel,
+) -> Result<Vec<KnnValues>, Cancelled> {
+    if !params.features.knn {
+        return Ok(vec![KnnValues::default(); q.len()]);
+    }
+    neighbours.values(q, fold_of, &params.knn, prior, cancel)
 }
 
 /// Why a look-up with a token nobody else holds cannot fail.

@@ -36,7 +36,7 @@ fn synthetic(n: usize, dim: usize, seed: u64) -> EncodedBattles {
     EncodedBattles { dim, ids: (0..n).map(|i| i.to_string()).collect(), prompt, a, b, stats, labels }
 }
 
-fn small_params(seed: u64) -> ModelParams {
+fn small_model_params(seed: u64) -> ModelParams {
     ModelParams {
         knn: KnnParams { k: 5, ..KnnParams::default() },
         folds: 3,
@@ -48,11 +48,16 @@ fn small_params(seed: u64) -> ModelParams {
     }
 }
 
+fn small_params(seed: u64) -> CheckedParams {
+    small_model_params(seed).check().unwrap()
+}
+
 #[test]
 fn many_rows_choose_the_head_on_a_sample_and_still_cross_fit_every_row() {
     let train = synthetic(300, 8, 4);
     let labels = train.known_labels().unwrap();
-    let sampled = ModelParams { select_rows: 120, lambdas: vec![0.03, 1.0], ..small_params(2) };
+    let sampled =
+        ModelParams { select_rows: 120, lambdas: vec![0.03, 1.0], ..small_model_params(2) }.check().unwrap();
     let (model, oof) = Model::fit(&sampled, &train, &labels, &Cancel::default()).unwrap();
     assert_eq!(oof.len(), 300);
     assert!(oof.iter().all(|p| (p.iter().sum::<f64>() - 1.0).abs() < 1e-9));
@@ -74,7 +79,13 @@ fn fit_learns_length_signal() {
     let labels = train.known_labels().unwrap();
     let (model, oof) = Model::fit(&small_params(0), &train, &labels, &Cancel::default()).unwrap();
     assert!(log_loss(&oof, &labels) < 1.05, "{}", log_loss(&oof, &labels));
-    assert!(model.state.temperature.t > 0.1 && model.state.temperature.t < 10.0);
+    // The temperature is chosen on the out-of-fold rows: it can only lower their loss.
+    let (raw, calibrated) = (model.state.cv_log_loss, model.state.cv_log_loss_calibrated);
+    assert!(calibrated <= raw + 1e-12, "calibration raised the loss: {raw} -> {calibrated}");
+    assert!(
+        (log_loss(&oof, &labels) - calibrated).abs() < 1e-12,
+        "the returned rows are the calibrated ones"
+    );
 }
 
 #[test]
@@ -132,7 +143,8 @@ fn shuffled_votes_do_not_beat_the_prior() {
     let test_rows: Vec<usize> = (600..900).collect();
     let (train, test) = (all.subset(&train_rows), all.subset(&test_rows));
     let (y_train, y_test) = (&labels[..600], &labels[600..]);
-    let params = ModelParams { features: crate::features::FeatureSet::FULL, ..small_params(4) };
+    let params =
+        ModelParams { features: crate::features::FeatureSet::FULL, ..small_model_params(4) }.check().unwrap();
     assert!(params.features.knn);
     let (model, oof) = Model::fit(&params, &train, y_train, &Cancel::default()).unwrap();
     let prior = prior_of(y_train);

@@ -4,13 +4,15 @@
 use std::path::PathBuf;
 
 use super::error::PipelineError;
-use super::options::{require_labels, stage_spinner, EmbedOptions};
+use super::options::{model_dir, require_labels, stage_spinner};
+use super::submission::{refuse_inputs, Input};
 use crate::data::{read_battles, Labels};
-use crate::embed::{EmbedStats, Embedder};
+use crate::embed::{CheckedEmbed, EmbedStats, Embedder};
 use crate::features::EncodedBattles;
 use crate::fsio::sha256_file;
 use crate::index::{BattleMeta, IndexFolder, Manifest, FORMAT_VERSION};
-use crate::model::{Model, ModelParams};
+use crate::model::{CheckedParams, Model};
+use crate::progress::Progress;
 
 /// What `index` needs.
 pub struct IndexConfig {
@@ -19,9 +21,11 @@ pub struct IndexConfig {
     /// Index folder to write.
     pub out: PathBuf,
     /// How to embed.
-    pub embed: EmbedOptions,
+    pub embed: CheckedEmbed,
     /// How to fit.
-    pub params: ModelParams,
+    pub params: CheckedParams,
+    /// Where progress and notes go, and the call's cancel token.
+    pub progress: Progress,
 }
 
 /// What `index` reports back.
@@ -75,10 +79,19 @@ fn last_turn_start(turns: &[String], n: usize) -> String {
 /// Build an index folder from a labelled training file.
 pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
     let clock = std::time::Instant::now();
+    let model = model_dir(&cfg.embed.model, None);
+    refuse_inputs(
+        &cfg.out,
+        &[Input::File("the training file", &cfg.train), Input::Folder("the model folder", &model)],
+    )?;
     let data = read_battles(&cfg.train, Labels::Required)?;
     let labels = require_labels(&data)?;
+    cfg.params
+        .check_rows(labels.len())
+        .map_err(|source| PipelineError::Rows { path: cfg.train.clone(), source })?;
     let read_s = clock.elapsed().as_secs_f64();
-    let mut embedder = Embedder::open(&cfg.embed.config(None))?;
+    let progress = &cfg.progress;
+    let mut embedder = Embedder::open(&model, &cfg.embed, progress)?;
     let train = EncodedBattles::encode(&mut embedder, &data.battles, "train")?;
     let (embedding, model_info) = (embedder.stats(), embedder.info().clone());
     // Neither the runtime nor the texts are needed by the fit: free them
@@ -94,7 +107,6 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
         .collect();
     drop(data.battles);
     let encoded_s = clock.elapsed().as_secs_f64();
-    let progress = &cfg.embed.progress;
     let spinner =
         stage_spinner(progress, "fitting", "fitting: neighbour features, head selection by CV, temperature");
     let (model, oof) = Model::fit(&cfg.params, &train, &labels, progress.cancel())?;
@@ -136,10 +148,6 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
         format_version: FORMAT_VERSION,
         knnpref_version: env!("CARGO_PKG_VERSION").to_string(),
         model: model_info,
-        hnsw: cfg.params.hnsw,
-        search: cfg.params.search,
-        seed: cfg.params.seed,
-        folds: cfg.params.folds,
         train_file: cfg.train.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         train_sha256,
         rows: labels.len(),

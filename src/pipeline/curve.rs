@@ -8,7 +8,7 @@ use super::scores::CurvePoint;
 use crate::data::Label;
 use crate::features::EncodedBattles;
 use crate::metrics::row_losses;
-use crate::model::ModelParams;
+use crate::model::CheckedParams;
 use crate::rand::SplitMix;
 
 /// Shares of each training fold, as divisors: 1/8, 1/4, 1/2 (the full fold
@@ -31,7 +31,13 @@ pub(super) struct Curve {
 
 /// How a model is fitted and scored: (params, seed, train, labels, test) to
 /// normalised test probabilities.
-pub(super) type FitPredict<'a> = dyn Fn(&ModelParams, u64, &EncodedBattles, &[Label], &EncodedBattles) -> Result<Vec<[f64; 3]>, PipelineError>
+pub(super) type FitPredict<'a> = dyn Fn(
+        &CheckedParams,
+        u64,
+        &EncodedBattles,
+        &[Label],
+        &EncodedBattles,
+    ) -> Result<Vec<[f64; 3]>, PipelineError>
     + 'a;
 
 impl Curve {
@@ -71,7 +77,7 @@ impl Curve {
     #[allow(clippy::too_many_arguments)] // one outer fold, as evaluate holds it
     pub(super) fn add_fold(
         &mut self,
-        variants: &[(&str, Option<ModelParams>)],
+        variants: &[(&str, Option<CheckedParams>)],
         fit_predict: &FitPredict<'_>,
         seed: u64,
         train: &EncodedBattles,
@@ -105,7 +111,7 @@ impl Curve {
     /// (`full_loss`, per variant); prior variants are left out.
     pub(super) fn points(
         &self,
-        variants: &[(&str, Option<ModelParams>)],
+        variants: &[(&str, Option<CheckedParams>)],
         full_loss: &[f64],
         repeats: usize,
     ) -> Vec<CurvePoint> {

@@ -9,9 +9,12 @@ use super::submission::SubmissionError;
 use crate::data::DataError;
 use crate::embed::distill::DistillError;
 use crate::embed::EmbedError;
+use crate::fault::{environment_failure, Fault};
 use crate::index::IndexError;
 use crate::model::head::HeadError;
+use crate::model::ParamsError;
 use crate::progress::Cancelled;
+use crate::synth::SynthError;
 
 /// Why a command failed.
 #[allow(missing_docs)] // each variant's message is its documentation
@@ -28,9 +31,19 @@ pub enum PipelineError {
     #[error(transparent)]
     Head(#[from] HeadError),
     #[error(transparent)]
+    Params(#[from] ParamsError),
+    #[error("{path}")]
+    Rows {
+        path: PathBuf,
+        #[source]
+        source: ParamsError,
+    },
+    #[error(transparent)]
     Submission(#[from] SubmissionError),
     #[error(transparent)]
     Report(#[from] ReportError),
+    #[error(transparent)]
+    Synth(#[from] SynthError),
     #[error("cannot read {path} as CSV")]
     Csv {
         path: PathBuf,
@@ -60,118 +73,33 @@ pub enum PipelineError {
     Cancelled(#[from] Cancelled),
 }
 
-/// Whose fault a failure is; it sets the exit code README documents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
-    /// The data or the arguments (exit code 1).
-    User,
-    /// The system refused: no space, quota, read-only file system, permission,
-    /// a device I/O error (exit code 3).
-    Environment,
-    /// knnpref itself: a bug or an unexpected failure (exit code 2).
-    Internal,
-}
-
-impl Fault {
-    /// The process exit code for this fault.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Fault::User => 1,
-            Fault::Internal => 2,
-            Fault::Environment => 3,
-        }
-    }
-}
-
-/// The first I/O error in `err`'s chain (`err` itself included) that is the
-/// environment's doing: no space or quota left, a file too large, a
-/// read-only file system, permission denied, or a device I/O error (EIO).
-pub fn environment_failure<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a std::io::Error> {
-    use std::io::ErrorKind as K;
-    let mut next = Some(err);
-    while let Some(e) = next {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            let refused = matches!(
-                io.kind(),
-                K::StorageFull
-                    | K::QuotaExceeded
-                    | K::FileTooLarge
-                    | K::ReadOnlyFilesystem
-                    | K::PermissionDenied
-            );
-            if refused || io.raw_os_error() == Some(EIO) {
-                return Some(io);
-            }
-        }
-        next = e.source();
-    }
-    None
-}
-
-/// errno 5 on Linux and macOS: an I/O error reported by the device.
-const EIO: i32 = 5;
-
 impl PipelineError {
-    /// Whose fault this failure is. The environment's when the system refused
-    /// (see [`environment_failure`]); the user's only for the failures listed
-    /// here (bad data, arguments, a missing or mismatched model or index);
-    /// anything not listed is knnpref's own, so a new kind of failure is
-    /// reported as internal until it is classified.
+    /// Whose fault this failure is: the environment's when the system
+    /// refused anywhere in the chain ([`environment_failure`]), else what
+    /// the error itself says (each error type classifies its own variants).
     pub fn fault(&self) -> Fault {
         if environment_failure(self).is_some() {
             return Fault::Environment;
         }
-        if self.is_user_error() {
-            Fault::User
-        } else {
-            Fault::Internal
-        }
-    }
-
-    /// True when the input or the arguments are at fault: the allow-list
-    /// behind exit code 1.
-    pub fn is_user_error(&self) -> bool {
         use PipelineError as P;
         match self {
-            P::Data(_)
-            | P::Csv { .. }
+            P::Data(e) => e.fault(),
+            P::Embed(e) => e.fault(),
+            P::Distill(e) => e.fault(),
+            P::Index(e) => e.fault(),
+            P::Head(e) => e.fault(),
+            P::Params(e) | P::Rows { source: e, .. } => e.fault(),
+            P::Submission(e) => e.fault(),
+            P::Report(e) => e.fault(),
+            P::Synth(e) => e.fault(),
+            P::Csv { .. }
             | P::BadOof { .. }
             | P::Unlabelled { .. }
             | P::MaxTokensMismatch { .. }
             | P::TrainMismatch { .. }
             | P::UnknownId { .. }
-            | P::Io { .. } => true,
-            P::Embed(e) => user_embed_error(e),
-            P::Distill(e) => match e {
-                DistillError::Runtime { source } => user_embed_error(source),
-                DistillError::Missing { .. }
-                | DistillError::Io { .. }
-                | DistillError::Tokenizer { .. }
-                | DistillError::TokenizerJson { .. }
-                | DistillError::Graph { .. }
-                | DistillError::Invalid { .. }
-                | DistillError::NotStatic { .. } => true,
-                _ => false,
-            },
-            P::Index(e) => matches!(
-                e,
-                IndexError::NoManifest { .. }
-                    | IndexError::BadManifest { .. }
-                    | IndexError::NoFormatVersion { .. }
-                    | IndexError::OlderFormat { .. }
-                    | IndexError::NewerFormat { .. }
-                    | IndexError::ManifestFiles { .. }
-                    | IndexError::DataMissing { .. }
-                    | IndexError::ModelMismatch { .. }
-                    | IndexError::Checksum { .. }
-                    | IndexError::Shape { .. }
-                    | IndexError::NotAnIndex { .. }
-                    | IndexError::Io { .. }
-                    | IndexError::Table(_)
-                    | IndexError::BadHead { .. }
-            ),
-            P::Submission(e) => matches!(e, SubmissionError::NotWritable { .. }),
-            P::Head(_) | P::Report(_) | P::Cancelled(_) => false,
+            | P::Io { .. }
+            | P::Cancelled(_) => Fault::User,
         }
     }
 
@@ -201,24 +129,4 @@ impl PipelineError {
         }
         false
     }
-}
-
-/// Embedding failures the user fixes: a missing or unloadable runtime or
-/// model (run setup, pass --model), a bad model folder, an argument.
-fn user_embed_error(e: &EmbedError) -> bool {
-    matches!(
-        e,
-        EmbedError::RuntimeMissing { .. }
-            | EmbedError::RuntimeOpen { .. }
-            | EmbedError::RuntimeLoad { .. }
-            | EmbedError::ModelMissing { .. }
-            | EmbedError::Io { .. }
-            | EmbedError::Tokenizer { .. }
-            | EmbedError::MaxTokens { .. }
-            | EmbedError::Dimension { .. }
-            | EmbedError::DeviceUnavailable { .. }
-            | EmbedError::StaticOnCuda { .. }
-            | EmbedError::CudaStart { .. }
-            | EmbedError::Static(_)
-    )
 }

@@ -141,34 +141,28 @@ fn read_oof(path: &Path) -> Result<Vec<OofRow>, PipelineError> {
     let csv_err = |source| PipelineError::Csv { path: path.to_owned(), source };
     let mut reader = csv::Reader::from_path(path).map_err(csv_err)?;
     let header: Vec<String> = reader.headers().map_err(csv_err)?.iter().map(String::from).collect();
-    let col = |name: &str| header.iter().position(|h| h == name);
-    let needed = [
-        "id",
-        "winner_model_a",
-        "winner_model_b",
-        "winner_tie",
-        "label_model_a",
-        "label_model_b",
-        "label_tie",
-    ];
-    let mut pos = [0usize; 7];
-    for (p, name) in pos.iter_mut().zip(needed) {
-        *p = col(name).ok_or_else(|| {
+    // A column's position by name; its name travels with it into messages.
+    let col = |name: &'static str| {
+        let at = header.iter().position(|h| h == name);
+        at.map(|at| (name, at)).ok_or_else(|| {
             bad(0, &format!("missing column `{name}` (write it with `knnpref evaluate --oof`)"))
-        })?;
-    }
+        })
+    };
+    let id = col("id")?.1;
+    let probs = [col("winner_model_a")?, col("winner_model_b")?, col("winner_tie")?];
+    let truths = [col("label_model_a")?, col("label_model_b")?, col("label_tie")?];
     let mut rows = Vec::new();
     for (i, rec) in reader.records().enumerate() {
         let rec = rec.map_err(csv_err)?;
-        let num = |j: usize| -> Result<f64, PipelineError> {
-            rec.get(pos[j])
+        let num = |(name, at): (&str, usize)| -> Result<f64, PipelineError> {
+            rec.get(at)
                 .and_then(|v| v.trim().parse().ok())
-                .ok_or_else(|| bad(i + 1, &format!("`{}` is not a number", needed[j])))
+                .ok_or_else(|| bad(i + 1, &format!("`{name}` is not a number")))
         };
-        let p = [num(1)?, num(2)?, num(3)?];
-        let y = [num(4)?, num(5)?, num(6)?];
+        let p = [num(probs[0])?, num(probs[1])?, num(probs[2])?];
+        let y = [num(truths[0])?, num(truths[1])?, num(truths[2])?];
         let truth = (0..3).find(|&c| y[c] == 1.0).ok_or_else(|| bad(i + 1, "no label column holds 1"))?;
-        rows.push((rec.get(pos[0]).unwrap_or_default().to_string(), p, truth));
+        rows.push((rec.get(id).unwrap_or_default().to_string(), p, truth));
     }
     Ok(rows)
 }

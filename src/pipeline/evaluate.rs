@@ -8,18 +8,18 @@ use std::path::PathBuf;
 
 use super::curve::Curve;
 use super::error::PipelineError;
-use super::options::{require_labels, EmbedOptions};
-use super::report::write_report;
+use super::options::{model_dir, require_labels};
+use super::report::{write_report, REPORT_FILES};
 use super::scores::{EvalReport, ModelScore, Reliability, SegmentScore};
-use super::submission::{check_writable, normalised, write_oof};
+use super::submission::{check_writable, normalised, refuse_inputs, write_oof, Input};
 use crate::data::{read_battles, Battle, Label, Labels};
-use crate::embed::Embedder;
+use crate::embed::{CheckedEmbed, Embedder};
 use crate::features::{EncodedBattles, FeatureSet};
 use crate::metrics::{
     accuracy, ece, log_loss, mean, paired_bootstrap, reliability, row_losses, segments_of, std_dev, SEGMENTS,
 };
-use crate::model::{prior_of, HeadChoice, Model, ModelParams};
-use crate::progress::Cancel;
+use crate::model::{prior_of, CheckedParams, HeadChoice, Model, ParamsError};
+use crate::progress::{Cancel, Progress};
 use crate::rand::{fold_assignment, fold_split};
 
 /// What `evaluate` needs.
@@ -28,8 +28,6 @@ pub struct EvaluateConfig {
     pub train: PathBuf,
     /// Outer folds.
     pub folds: usize,
-    /// Seed of the first repeat's folds; repeat r uses seed + r.
-    pub seed: u64,
     /// Repeat the K-fold split this many times, with fold seeds seed, seed+1, …
     pub repeats: usize,
     /// Where to write knnpref's out-of-fold predictions (first repeat), if anywhere.
@@ -37,12 +35,15 @@ pub struct EvaluateConfig {
     /// Folder for report.html and metrics.json, if wanted.
     pub report: Option<PathBuf>,
     /// How to embed.
-    pub embed: EmbedOptions,
-    /// How to fit knnpref (the baselines derive from it).
-    pub params: ModelParams,
+    pub embed: CheckedEmbed,
+    /// How to fit knnpref (the baselines derive from it). Its seed seeds
+    /// the first repeat's folds too; repeat r uses seed + r.
+    pub params: CheckedParams,
     /// Also refit every non-prior model on 1/8, 1/4 and 1/2 of each
     /// training fold (learning curves).
     pub learning_curve: bool,
+    /// Where progress and notes go, and the call's cancel token.
+    pub progress: Progress,
 }
 
 /// The reference of the paired differences: the 27 text statistics.
@@ -51,8 +52,8 @@ const TEXT_ONLY: &str = "text-only";
 /// The model variants compared, in report order: the class prior, lengths
 /// alone, the 27 text statistics with the logistic head and with boosted
 /// trees, knnpref without neighbour votes, knnpref.
-pub fn variants(base: &ModelParams) -> Vec<(&'static str, Option<ModelParams>)> {
-    let with = |features: FeatureSet, head: HeadChoice| ModelParams { features, head, ..base.clone() };
+pub fn variants(base: &CheckedParams) -> Vec<(&'static str, Option<CheckedParams>)> {
+    let with = |features: FeatureSet, head: HeadChoice| base.with_features(features, head);
     vec![
         ("prior", None),
         ("length-only", Some(with(FeatureSet::LENGTH_ONLY, HeadChoice::Linear))),
@@ -78,26 +79,44 @@ fn fit_bar(fits: u64) -> indicatif::ProgressBar {
 /// Fit `p` (with fit seed `seed`) on `train` and predict `test`, rows
 /// normalised to sum to 1.
 fn fit_predict(
-    p: &ModelParams,
+    p: &CheckedParams,
     seed: u64,
     train: &EncodedBattles,
     y: &[Label],
     test: &EncodedBattles,
     cancel: &Cancel,
 ) -> Result<Vec<[f64; 3]>, PipelineError> {
-    let (model, _) = Model::fit(&ModelParams { seed, ..p.clone() }, train, y, cancel)?;
+    let (model, _) = Model::fit(&p.with_seed(seed), train, y, cancel)?;
     Ok(model.predict(test).iter().map(normalised).collect())
 }
 
 /// Cross-validate knnpref and its baselines in the same folds; writes the
 /// OOF file and the report when asked.
 pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
+    if cfg.folds < 2 {
+        let source =
+            ParamsError::Invalid { name: "folds", value: cfg.folds.to_string(), why: "must be at least 2" };
+        return Err(source.into());
+    }
+    if cfg.repeats == 0 {
+        let source = ParamsError::Invalid { name: "repeats", value: "0".into(), why: "must be at least 1" };
+        return Err(source.into());
+    }
+    let report_files: Vec<PathBuf> =
+        cfg.report.iter().flat_map(|d| REPORT_FILES.map(|f| d.join(f))).collect();
     for path in cfg.oof.iter() {
         check_writable(path)?;
     }
+    for path in cfg.oof.iter().chain(&report_files) {
+        refuse_inputs(path, &[Input::File("the training file", &cfg.train)])?;
+    }
     let data = read_battles(&cfg.train, Labels::Required)?;
     let labels = require_labels(&data)?;
-    let mut embedder = Embedder::open(&cfg.embed.config(None))?;
+    // The smallest outer training fold is cross-fitted in its turn.
+    let smallest = labels.len() - labels.len().div_ceil(cfg.folds);
+    let rows_err = |source| PipelineError::Rows { path: cfg.train.clone(), source };
+    cfg.params.check_rows(labels.len().min(smallest)).map_err(rows_err)?;
+    let mut embedder = Embedder::open(&model_dir(&cfg.embed.model, None), &cfg.embed, &cfg.progress)?;
     let all = EncodedBattles::encode(&mut embedder, &data.battles, "train")?;
     let n = labels.len();
     let variants = variants(&cfg.params);
@@ -114,10 +133,10 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
     });
     let fits_per_fold = variants.len() + usize::from(curve.is_some());
     let fits = (repeats * cfg.folds * fits_per_fold) as u64;
-    let cancel = cfg.embed.progress.cancel();
-    let bar = cfg.embed.progress.stage("evaluating", Some(fits), || fit_bar(fits));
+    let cancel = cfg.progress.cancel();
+    let bar = cfg.progress.stage("evaluating", Some(fits), || fit_bar(fits));
     for r in 0..repeats {
-        let fold_seed = cfg.seed.wrapping_add(r as u64);
+        let fold_seed = cfg.params.seed.wrapping_add(r as u64);
         let folds = fold_assignment(n, cfg.folds, fold_seed);
         let mut oof = vec![vec![[0.0; 3]; n]; variants.len()];
         for f in 0..cfg.folds {
@@ -189,7 +208,8 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
     let all_labels: Vec<Label> = (0..repeats).flat_map(|_| labels.iter().copied()).collect();
     let text_only = variants.iter().position(|(name, _)| *name == TEXT_ONLY);
     let knn = variants.len() - 1;
-    let boot = |a: usize, b: usize| paired_bootstrap(&row_loss[a], &row_loss[b], 2000, cfg.seed ^ 0xB007);
+    let boot =
+        |a: usize, b: usize| paired_bootstrap(&row_loss[a], &row_loss[b], 2000, cfg.params.seed ^ 0xB007);
     let models: Vec<ModelScore> = variants
         .iter()
         .enumerate()
@@ -232,7 +252,7 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
         rows: n,
         folds: cfg.folds,
         repeats,
-        seed: cfg.seed,
+        seed: cfg.params.seed,
         models,
         segments,
         reliability,
@@ -246,7 +266,7 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
     };
     if let Some(dir) = &cfg.report {
         write_report(dir, &report)?;
-        written.extend(["metrics.json", "report.html"].map(|f| dir.join(f)));
+        written.extend(report_files);
     }
     report.written = written;
     Ok(report)

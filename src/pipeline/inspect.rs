@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use super::error::PipelineError;
-use super::options::EmbedOptions;
-use crate::embed::{model_info, EmbedConfig, Embedder};
+use super::options::model_dir;
+use crate::embed::{CheckedEmbed, Embedder};
 use crate::features::EncodedBattles;
 use crate::index::{BattleMeta, IndexFolder, Manifest};
 use crate::model::Model;
@@ -29,7 +29,9 @@ pub struct SimilarConfig {
     /// How many battles to show.
     pub show: usize,
     /// How to embed a text query (checked against the index).
-    pub embed: EmbedOptions,
+    pub embed: CheckedEmbed,
+    /// The call's cancel token (a query shows no progress).
+    pub progress: Progress,
 }
 
 /// One training battle near the query.
@@ -152,10 +154,11 @@ pub fn similar(cfg: &SimilarConfig) -> Result<SimilarResult, PipelineError> {
             })
         }
         Query::Text(text) => {
-            let ecfg = cfg.embed.config(Some(&manifest.model));
-            IndexFolder::check_model(manifest, &cfg.index, &model_info(&ecfg.model_dir)?)?;
-            let progress = Progress::hidden().with_cancel(ecfg.progress.cancel().clone());
-            let mut embedder = Embedder::open(&EmbedConfig { progress, ..ecfg })?;
+            let progress = Progress::hidden().with_cancel(cfg.progress.cancel().clone());
+            let dir = model_dir(&cfg.embed.model, Some(&manifest.model));
+            let embed = cfg.embed.with_max_tokens(Some(manifest.model.max_tokens));
+            let mut embedder = Embedder::open(&dir, &embed, &progress)?;
+            IndexFolder::check_model(manifest, &cfg.index, embedder.info())?;
             let vector = embedder.embed_turns(&[std::slice::from_ref(text)], "query")?;
             Ok(SimilarResult {
                 query: text.clone(),

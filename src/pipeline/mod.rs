@@ -19,14 +19,19 @@ mod report;
 mod scores;
 mod submission;
 
+#[cfg(test)]
+mod fault_walk;
+
+pub use crate::fault::{environment_failure, Fault};
 pub use build::{build_index, IndexConfig, IndexSummary, StageSeconds};
-pub use error::{environment_failure, Fault, PipelineError};
+pub use error::PipelineError;
 pub use errors::{errors, ErrorCase, ErrorsConfig, ErrorsReport, Models, Probabilities, Rank, Texts};
 pub use evaluate::{evaluate, variants, EvaluateConfig};
 pub use explain::{Attribution, Contribution};
 pub use inspect::{similar, Query, SimilarConfig, SimilarHit, SimilarResult};
-pub use options::EmbedOptions;
 pub use predict::{index_manifest, predict, predict_rows, PredictConfig, PredictSummary};
 pub use report::ReportError;
 pub use scores::{CurvePoint, EvalReport, ModelScore, Reliability, SegmentScore};
-pub use submission::{check_writable, write_predictions, write_submission, Predictions, SubmissionError};
+pub use submission::{
+    check_writable, refuse_inputs, write_predictions, write_submission, Input, Predictions, SubmissionError,
+};

@@ -5,13 +5,14 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::error::PipelineError;
-use super::options::{open_index, EmbedOptions};
-use super::submission::{check_writable, normalised, write_predictions, Predictions};
+use super::options::{model_dir, open_index};
+use super::submission::{check_writable, normalised, refuse_inputs, write_predictions, Input, Predictions};
 use crate::data::{read_battles, Battle, Labels};
-use crate::embed::{model_info, EmbedStats, Embedder};
+use crate::embed::{CheckedEmbed, EmbedStats, Embedder};
 use crate::features::EncodedBattles;
 use crate::index::IndexFolder;
 use crate::model::Model;
+use crate::progress::Progress;
 
 /// What `predict` needs.
 pub struct PredictConfig {
@@ -22,7 +23,9 @@ pub struct PredictConfig {
     /// Submission CSV to write.
     pub out: PathBuf,
     /// How to embed (checked against the index).
-    pub embed: EmbedOptions,
+    pub embed: CheckedEmbed,
+    /// Where progress and notes go, and the call's cancel token.
+    pub progress: Progress,
 }
 
 /// What `predict` reports back.
@@ -39,7 +42,11 @@ pub struct PredictSummary {
 /// Predict a test file and write the submission atomically.
 pub fn predict(cfg: &PredictConfig) -> Result<PredictSummary, PipelineError> {
     check_writable(&cfg.out)?;
-    let (rows, summary) = predict_rows(&cfg.index, &cfg.test, &cfg.embed)?;
+    refuse_inputs(
+        &cfg.out,
+        &[Input::File("the test file", &cfg.test), Input::Folder("the index", &cfg.index)],
+    )?;
+    let (rows, summary) = predict_rows(&cfg.index, &cfg.test, &cfg.embed, &cfg.progress)?;
     write_predictions(&cfg.out, &rows)?;
     Ok(summary)
 }
@@ -49,13 +56,13 @@ pub fn predict(cfg: &PredictConfig) -> Result<PredictSummary, PipelineError> {
 pub fn predict_rows(
     index: &Path,
     test: &Path,
-    embed: &EmbedOptions,
+    embed: &CheckedEmbed,
+    progress: &Progress,
 ) -> Result<(Predictions, PredictSummary), PipelineError> {
     let data = read_battles(test, Labels::Optional)?;
-    let (folder, ecfg) = open_index(index, embed)?;
+    let (folder, mut embedder) = open_index(index, embed, progress)?;
     let mut warnings = data.warnings;
     warnings.extend(overlap_warning(&folder, &data.battles, index));
-    let mut embedder = Embedder::open(&ecfg)?;
     let encoded = EncodedBattles::encode(&mut embedder, &data.battles, "test")?;
     let model = Model::assemble(folder.state, &folder.train, folder.labels, encoded.len());
     let probs = model.predict(&encoded).iter().map(normalised).collect();
@@ -66,10 +73,12 @@ pub fn predict_rows(
 /// The manifest of the index folder `dir`, as JSON, after checking that the
 /// model `embed` selects is the one it was built with (what `predict` checks
 /// first; the files themselves are verified when they are loaded).
-pub fn index_manifest(dir: &Path, embed: &EmbedOptions) -> Result<serde_json::Value, PipelineError> {
+pub fn index_manifest(dir: &Path, embed: &CheckedEmbed) -> Result<serde_json::Value, PipelineError> {
     let manifest = IndexFolder::read_manifest(dir)?;
-    let given = model_info(&embed.config(Some(&manifest.model)).model_dir)?;
-    IndexFolder::check_model(&manifest, dir, &given)?;
+    let model = model_dir(&embed.model, Some(&manifest.model));
+    let embedder =
+        Embedder::open(&model, &embed.with_max_tokens(Some(manifest.model.max_tokens)), &Progress::hidden())?;
+    IndexFolder::check_model(&manifest, dir, embedder.info())?;
     Ok(serde_json::to_value(&manifest).expect("a manifest serialises"))
 }
 

@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::data::{Label, LABEL_COLUMNS};
-use crate::fsio::{parent_of, write_atomic};
+use crate::fault::Fault;
+use crate::fsio::{is_within, parent_of, same_file, write_atomic};
 
 /// Predictions for a test file, in its row order: what the submission file
 /// holds, as data.
@@ -27,6 +28,17 @@ pub enum SubmissionError {
         /// Why not.
         why: String,
     },
+    /// The output path is one of the command's inputs (or lies inside an
+    /// input folder): refused before any work, so no input is ever lost.
+    #[error("refusing to write {output}: it is {what} ({input}), which this command reads; choose another output path")]
+    OutputIsInput {
+        /// The output asked for.
+        output: PathBuf,
+        /// The input, in words (`the test file`, …).
+        what: &'static str,
+        /// The input's path as given.
+        input: PathBuf,
+    },
     /// Writing failed midway (the earlier file, if any, is intact).
     #[error("writing {path}")]
     Io {
@@ -36,6 +48,18 @@ pub enum SubmissionError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl SubmissionError {
+    /// Whose fault: the user's, who chose the path (a refusal of the system
+    /// anywhere in the chain is found first by the caller).
+    pub fn fault(&self) -> Fault {
+        match self {
+            SubmissionError::NotWritable { .. }
+            | SubmissionError::OutputIsInput { .. }
+            | SubmissionError::Io { .. } => Fault::User,
+        }
+    }
 }
 
 /// Fail before any work if `path` cannot be written: its folder must exist
@@ -51,6 +75,35 @@ pub fn check_writable(path: &Path) -> Result<(), SubmissionError> {
     }
     tempfile::NamedTempFile::new_in(&parent)
         .map_err(|e| not(format!("folder {} is not writable ({e})", parent.display())))?;
+    Ok(())
+}
+
+/// An input of a command, which none of its outputs may overwrite.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    /// A file, in words (`the test file`) and its path.
+    File(&'static str, &'a Path),
+    /// A folder whose files are all inputs (an index, a model folder).
+    Folder(&'static str, &'a Path),
+}
+
+/// Refuse the output `out` when it is one of `inputs`: the same file (by
+/// resolved path, or the same inode through a link), or inside an input
+/// folder. Called before any work.
+pub fn refuse_inputs(out: &Path, inputs: &[Input<'_>]) -> Result<(), SubmissionError> {
+    for input in inputs {
+        let (what, path, hit) = match *input {
+            Input::File(what, path) => (what, path, same_file(out, path)),
+            Input::Folder(what, path) => (what, path, is_within(out, path)),
+        };
+        if hit {
+            return Err(SubmissionError::OutputIsInput {
+                output: out.to_owned(),
+                what,
+                input: path.to_owned(),
+            });
+        }
+    }
     Ok(())
 }
 

@@ -41,20 +41,6 @@ fn missing_id_uses_row_numbers_and_says_so() {
 }
 
 #[test]
-fn label_columns_in_test_are_ignored_with_a_warning() {
-    let d = tmp();
-    let mut r = row("7", "hi", "hello", "hey");
-    r.extend(["1".into(), "0".into(), "0".into()]);
-    let header =
-        ["id", "prompt", "response_a", "response_b", "winner_model_a", "winner_model_b", "winner_tie"];
-    let test = write_csv(&d.path().join("t.csv"), &header, &[r]);
-    let out = d.path().join("s.csv");
-    let (code, err) = predict_file(&test, &out, &[]);
-    assert_eq!(code, 0, "{err}");
-    assert!(err.contains("carries winner columns; they are ignored"), "{err}");
-}
-
-#[test]
 fn bom_crlf_quoted_newlines_and_commas() {
     let d = tmp();
     let rows = [

@@ -43,6 +43,7 @@ fn thread_count_does_not_change_predictions() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test-hooks feature (scripts/test.sh)")]
 fn interrupting_predict_keeps_the_old_file_and_leaves_no_temp() {
     let b = shared_index();
     let d = tempfile::tempdir().unwrap();

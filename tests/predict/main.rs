@@ -3,6 +3,7 @@
 mod common;
 mod inputs;
 mod invariants;
+mod outputs;
 mod tamper;
 
 use common::*;
@@ -63,6 +64,7 @@ fn unwritable_out_fails_before_work() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test-hooks feature (scripts/test.sh)")]
 fn a_panic_exits_2_with_one_line_and_no_backtrace() {
     let b = shared_index();
     let d = tempfile::tempdir().unwrap();
@@ -92,6 +94,7 @@ fn a_panic_exits_2_with_one_line_and_no_backtrace() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test-hooks feature (scripts/test.sh)")]
 fn a_full_disk_exits_3_naming_the_file_and_keeps_the_old_submission() {
     let b = shared_index();
     let d = tempfile::tempdir().unwrap();

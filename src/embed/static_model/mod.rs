@@ -25,6 +25,8 @@ mod tests;
 
 use std::path::{Path, PathBuf};
 
+use super::chars::{char_cap, prefix_chars, suffix_chars};
+use crate::fault::Fault;
 use rayon::prelude::*;
 use safetensors::SafeTensors;
 use sha2::{Digest, Sha256};
@@ -39,9 +41,6 @@ pub const TOKENIZER: &str = "tokenizer.json";
 /// The config file of a model2vec folder.
 pub const CONFIG: &str = "config.json";
 
-/// Characters per token never exceeded in practice (as in `fit.rs`): a turn is
-/// cut to `budget × 16` characters before it is tokenised.
-const MAX_CHARS_PER_TOKEN: usize = 16;
 /// Characters per token of a first, smaller window (English prose averages
 /// about 4-5), and the spare tokens it must yield to be trusted.
 const MIN_CHARS_PER_TOKEN: usize = 6;
@@ -87,6 +86,24 @@ pub enum StaticError {
         #[source]
         source: serde_json::Error,
     },
+}
+
+impl StaticError {
+    /// Whose fault: the user's, whose model folder it is (a missing or
+    /// damaged file: provision or fix it).
+    pub fn fault(&self) -> Fault {
+        use StaticError as S;
+        match self {
+            S::Missing { .. }
+            | S::Io { .. }
+            | S::Safetensors { .. }
+            | S::NoEmbeddings { .. }
+            | S::Dtype { .. }
+            | S::Shape { .. }
+            | S::Tokenizer { .. }
+            | S::Config { .. } => Fault::User,
+        }
+    }
 }
 
 /// A loaded static embedding model.
@@ -244,7 +261,7 @@ impl StaticModel {
     /// characters. The budget is applied to the ids directly, so each turn is
     /// tokenised once.
     pub fn fit_ids(&self, turns: &[String], max_tokens: usize) -> Vec<u32> {
-        let char_cap = max_tokens.saturating_mul(MAX_CHARS_PER_TOKEN).max(64);
+        let char_cap = char_cap(max_tokens);
         let mut parts: Vec<(tokenizers::Encoding, std::ops::Range<usize>)> = Vec::new();
         let mut left = max_tokens;
         for (pos, turn) in turns.iter().enumerate().rev() {
@@ -343,28 +360,5 @@ impl StaticModel {
             })
             .sum();
         (out, tokens)
-    }
-}
-
-/// The identity [`StaticModel::sha256`] of a folder, without loading the table.
-pub(crate) fn folder_identity(dir: &Path) -> Result<String, StaticError> {
-    let (st, tok, cfg) = (read(dir, SAFETENSORS)?, read(dir, TOKENIZER)?, read(dir, CONFIG)?);
-    Ok(files_identity(&[(SAFETENSORS, &st), (TOKENIZER, &tok), (CONFIG, &cfg)]))
-}
-
-fn prefix_chars(s: &str, max: usize) -> &str {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    }
-}
-
-fn suffix_chars(s: &str, max: usize) -> &str {
-    if max == 0 {
-        return "";
-    }
-    match s.char_indices().rev().nth(max - 1) {
-        Some((i, _)) => &s[i..],
-        None => s,
     }
 }

@@ -1,5 +1,6 @@
 //! Why a head cannot be fitted: one error type for the logistic and the
 //! boosted head.
+use crate::fault::Fault;
 
 /// Why a head cannot be fitted.
 #[derive(Debug, thiserror::Error)]
@@ -25,4 +26,16 @@ pub enum HeadError {
     /// The caller cancelled the fit (its [`Cancel`](crate::progress::Cancel) token).
     #[error(transparent)]
     Cancelled(#[from] crate::progress::Cancelled),
+}
+
+impl HeadError {
+    /// Whose fault: knnpref's, since every parameter and the data's size are
+    /// checked before a fit starts (`ModelParams::check`, the pipeline's row
+    /// count check); a cancel is the caller's own request.
+    pub fn fault(&self) -> Fault {
+        match self {
+            HeadError::BadParam { .. } | HeadError::BadData { .. } => Fault::Internal,
+            HeadError::Cancelled(_) => Fault::User,
+        }
+    }
 }

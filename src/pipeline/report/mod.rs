@@ -14,6 +14,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::scores::EvalReport;
+use crate::fault::Fault;
 use crate::fsio::write_atomic;
 use svg::{esc, model_colour};
 
@@ -31,6 +32,19 @@ pub enum ReportError {
     },
 }
 
+impl ReportError {
+    /// Whose fault: the user's, who chose the folder (a refusal of the
+    /// system anywhere in the chain is found first by the caller).
+    pub fn fault(&self) -> Fault {
+        match self {
+            ReportError::Io { .. } => Fault::User,
+        }
+    }
+}
+
+/// The files [`write_report`] writes into its folder.
+pub(crate) const REPORT_FILES: [&str; 2] = ["metrics.json", "report.html"];
+
 /// Write `metrics.json` and `report.html` into `dir` (created if needed),
 /// each through a temporary file and a rename.
 pub(crate) fn write_report(dir: &Path, r: &EvalReport) -> Result<(), ReportError> {
@@ -41,10 +55,10 @@ pub(crate) fn write_report(dir: &Path, r: &EvalReport) -> Result<(), ReportError
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let mut json = serde_json::to_string_pretty(r).expect("report serialises");
     json.push('\n');
-    let path = dir.join("metrics.json");
+    let path = dir.join(REPORT_FILES[0]);
     write_atomic(&path, |w| w.write_all(json.as_bytes())).map_err(io(&path))?;
     let html = render_html(r);
-    let path = dir.join("report.html");
+    let path = dir.join(REPORT_FILES[1]);
     write_atomic(&path, |w| w.write_all(html.as_bytes())).map_err(io(&path))?;
     Ok(())
 }

@@ -17,65 +17,15 @@ use std::time::Instant;
 use ndarray::{s, Array2, Axis};
 use ort::session::{Session, SessionInputValue};
 
-use super::error::EmbedError;
 use super::model_files::hidden_size;
+mod error;
+
 use super::pca::{sif_weights, Pca};
 use super::runtime::environment;
 use super::static_model::{f32_safetensors, Model2VecConfig, CONFIG, SAFETENSORS, TOKENIZER};
 use crate::fsio::{replace_dir, write_atomic};
-use crate::progress::{Cancelled, Progress};
-
-/// Why distillation failed.
-#[allow(missing_docs)] // each variant's message is its documentation
-#[derive(Debug, thiserror::Error)]
-pub enum DistillError {
-    #[error("cannot start ONNX Runtime")]
-    Runtime {
-        #[source]
-        source: EmbedError,
-    },
-    #[error("model folder {dir} lacks {file}")]
-    Missing { dir: PathBuf, file: &'static str },
-    #[error("cannot access {path}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}: invalid tokenizer")]
-    Tokenizer {
-        path: PathBuf,
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    #[error("{path}: tokenizer.json is not valid JSON")]
-    TokenizerJson {
-        path: PathBuf,
-        #[source]
-        source: serde_json::Error,
-    },
-    #[error("cannot create an ONNX Runtime session for {path}")]
-    Session {
-        path: PathBuf,
-        #[source]
-        source: ort::Error,
-    },
-    #[error("running the model on tokens {first}..{end} failed")]
-    Run {
-        first: usize,
-        end: usize,
-        #[source]
-        source: ort::Error,
-    },
-    #[error("{path}: {why}")]
-    Graph { path: PathBuf, why: String },
-    #[error("invalid {what}: {why}")]
-    Invalid { what: &'static str, why: String },
-    #[error("{dir} exists and is not a static model folder; refusing to replace it")]
-    NotStatic { dir: PathBuf },
-    #[error(transparent)]
-    Cancelled(#[from] Cancelled),
-}
+use crate::progress::Progress;
+pub use error::DistillError;
 
 /// What to distill, and how.
 #[derive(Debug, Clone)]
@@ -160,8 +110,7 @@ pub fn distill(params: &DistillParams) -> Result<DistillReport, DistillError> {
             return Err(DistillError::Missing { dir: dir.clone(), file });
         }
     }
-    let hidden = hidden_size(dir);
-    if hidden > 0 && params.dims > hidden {
+    if let Some(hidden) = hidden_size(dir).filter(|&h| params.dims > h) {
         return Err(invalid(
             "dims",
             format!("{} exceeds the model's {hidden} hidden dimensions", params.dims),

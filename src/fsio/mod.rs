@@ -6,8 +6,9 @@
 //! folder fsynced, so an interrupted run never leaves a partial file under the
 //! real name. The registry of pending temporary paths lets the binary's Ctrl-C
 //! handler delete them before it exits. Also here: a folder lock for writers
-//! that must take turns, and the test hook that pauses a run at a named stage
-//! (`pause_at`) so that tests can kill it there.
+//! that must take turns, whether two paths are one file (`same`), and the
+//! test hooks (`hooks`, compiled only with the `test-hooks` feature) that
+//! pause a run at a named stage so that tests can kill it there.
 //! A host that cannot exit on interrupt (the Python module) cancels the
 //! call's own token (`progress::Cancel`, which stops embedding and fitting
 //! at their next check) and also calls [`request_cancel`]: the process-wide
@@ -16,32 +17,26 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
+#[cfg(feature = "test-hooks")]
+mod hooks;
+#[cfg(not(feature = "test-hooks"))]
+#[path = "no_hooks.rs"]
+mod hooks;
+mod same;
+
+mod cancel;
+
+pub use cancel::{cancel_requested, clear_cancel, request_cancel};
+pub use hooks::panic_if_asked;
+pub(crate) use hooks::pause_at;
+use hooks::sink;
+pub use same::{is_within, same_file};
+
 static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-static CANCELLED: AtomicBool = AtomicBool::new(false);
-
-/// Refuse every rename into place (the temporary file is removed instead)
-/// and end test pauses, until [`clear_cancel`]: for a host that stays alive
-/// after an interrupt, beside cancelling the call's `progress::Cancel` token
-/// (which is what stops the work itself).
-pub fn request_cancel() {
-    CANCELLED.store(true, Ordering::SeqCst);
-}
-
-/// Let commands run again after [`request_cancel`] (call once the cancelled
-/// command has returned).
-pub fn clear_cancel() {
-    CANCELLED.store(false, Ordering::SeqCst);
-}
-
-/// True between [`request_cancel`] and [`clear_cancel`].
-pub fn cancel_requested() -> bool {
-    CANCELLED.load(Ordering::SeqCst)
-}
 
 /// An `Interrupted` error when a cancel was requested: checked before any
 /// output is renamed into place.
@@ -210,39 +205,6 @@ pub(crate) fn replace_dir<E>(
         let _ = std::fs::remove_dir_all(&staged);
     }
     swapped
-}
-
-/// Test hook: with `KNNPREF_TEST_PAUSE_AT=STAGE` (or a comma-separated list
-/// of stages), print `knnpref test pause: STAGE` on stderr when the process
-/// reaches that stage and sleep `KNNPREF_TEST_PAUSE_SECS` (default 60), so
-/// that a test can interrupt or kill it at exactly that point. Stages:
-/// `before-rename` (any atomic write, before its rename), those of an
-/// index save (see `index::save`) and of a model fit (`fit-select`,
-/// `fit-done`; see `model::Model::fit`).
-pub(crate) fn pause_at(stage: &str) {
-    let Some(wanted) = std::env::var_os("KNNPREF_TEST_PAUSE_AT") else { return };
-    if !wanted.to_string_lossy().split(',').any(|s| s.trim() == stage) {
-        return;
-    }
-    let secs =
-        std::env::var("KNNPREF_TEST_PAUSE_SECS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(60.0);
-    eprintln!("knnpref test pause: {stage}");
-    let _ = std::io::stderr().flush();
-    // A cancel (the Python module's Ctrl-C) ends the wait.
-    let until = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
-    while std::time::Instant::now() < until && !cancel_requested() {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
-/// Where a temporary file's bytes go: the file itself, or with the test hook
-/// `KNNPREF_TEST_FULL_DISK` set, `/dev/full`, whose every write fails with
-/// "no space left on device" as a full disk's would.
-fn sink(file: &mut std::fs::File) -> std::io::Result<Box<dyn Write + '_>> {
-    if std::env::var_os("KNNPREF_TEST_FULL_DISK").is_some() {
-        return Ok(Box::new(std::fs::OpenOptions::new().write(true).open("/dev/full")?));
-    }
-    Ok(Box::new(file))
 }
 
 /// sha256 of a byte slice as lowercase hex.
