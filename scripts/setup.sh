@@ -51,15 +51,9 @@ declare -A SHA_SIDE=(
   [sentence_bert_config.json]=fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7
 )
 
-say() { printf 'setup: %s\n' "$*" >&2; }
-die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
-sha_of() { sha256sum "$1" | cut -d' ' -f1; }
-check_sha() { # file expected [what to delete to repair; default the file]
-  local repair="${3:-$1}" got
-  [ -f "$1" ] || die "$1 is missing; delete $repair and run scripts/setup.sh again"
-  got="$(sha_of "$1")"
-  [ "$got" = "$2" ] || die "$1 is corrupt or changed (sha256 $got, expected $2); delete $repair and run scripts/setup.sh again"
-}
+SETUP_TAG="setup" SETUP_AGAIN="scripts/setup.sh"
+# shellcheck source=scripts/setup_lib.sh
+source "$here/setup_lib.sh"
 check_model_dir() { # dir: model.onnx is checked by the caller; the side files here
   local f
   for f in "${!SHA_SIDE[@]}"; do check_sha "$1/$f" "${SHA_SIDE[$f]}" "$1"; done

@@ -46,15 +46,9 @@ declare -A SHA_FILES=(
   [README.md]=a3e99d3235e3c1b4225f4b98892be383f2ed87a50b3a5420ae156e77716182de
 )
 
-say() { printf 'setup --mpnet: %s\n' "$*" >&2; }
-die() { printf 'setup --mpnet: error: %s\n' "$*" >&2; exit 1; }
-sha_of() { sha256sum "$1" | cut -d' ' -f1; }
-check_sha() { # file expected [what to delete to repair; default the file]
-  local repair="${3:-$1}" got
-  [ -f "$1" ] || die "$1 is missing; delete $repair and run scripts/setup.sh --mpnet again"
-  got="$(sha_of "$1")"
-  [ "$got" = "$2" ] || die "$1 is corrupt or changed (sha256 $got, expected $2); delete $repair and run scripts/setup.sh --mpnet again"
-}
+SETUP_TAG="setup --mpnet" SETUP_AGAIN="scripts/setup.sh --mpnet"
+# shellcheck source=scripts/setup_lib.sh
+source "$here/setup_lib.sh"
 check_model_dir() { # dir [what to delete]
   local f
   for f in "${!SHA_FILES[@]}"; do check_sha "$1/$f" "${SHA_FILES[$f]}" "${2:-$1}"; done
