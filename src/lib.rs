@@ -23,3 +23,4 @@ pub mod rand;
 pub mod search;
 pub mod synth;
 pub(crate) mod table;
+pub mod vectors;

@@ -122,6 +122,20 @@ fn run() -> anyhow::Result<ExitCode> {
             embedding_line(quiet, &s.embedding);
             writeln!(out, "wrote {} predictions to {}", s.rows, cfg.out.display())?;
         }
+        cli::Command::Embed(args) => {
+            let cfg = args.config(quiet)?;
+            let s = pipeline::embed_vectors(&cfg)?;
+            warn(&s.warnings);
+            embedding_line(quiet, &s.embedding);
+            writeln!(
+                out,
+                "wrote vectors of {} battles (dimension {}, producer {}) to {}",
+                s.rows,
+                s.dim,
+                s.producer,
+                cfg.out.display()
+            )?;
+        }
         cli::Command::Similar(args) => {
             let cfg = args.config()?;
             let r = pipeline::similar(&cfg)?;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: [&[&str]; 8] = [
     &["fault"],
     &["fsio", "progress", "rand", "table", "search"],
-    &["data", "synth"],
+    &["data", "synth", "vectors"],
     &["metrics", "embed"],
     &["features"],
     &["model"],

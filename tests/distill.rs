@@ -33,8 +33,8 @@ fn static_model_indexes_predicts_and_refuses_the_other_kind() {
     ]);
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(index.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest["model"]["kind"], "static");
-    assert_eq!(manifest["model"]["dim"], 16);
+    assert_eq!(manifest["source"]["model"]["kind"], "static");
+    assert_eq!(manifest["source"]["model"]["dim"], 16);
 
     let test = test_subset(dir.path(), "test.csv", 80..100, false);
     let out = dir.path().join("sub.csv");
@@ -51,7 +51,7 @@ fn static_model_indexes_predicts_and_refuses_the_other_kind() {
         &["--model", knnpref::embed::default_model_dir(false).to_str().unwrap()],
     );
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("was built with static model"), "{err}");
+    assert!(err.contains("was built with the static model"), "{err}");
     let (code, err) = predict_with(
         &shared_index().index,
         &test,
@@ -59,7 +59,7 @@ fn static_model_indexes_predicts_and_refuses_the_other_kind() {
         &["--model", model.to_str().unwrap()],
     );
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("was built with transformer model"), "{err}");
+    assert!(err.contains("was built with the transformer model"), "{err}");
     assert!(!dir.path().join("x.csv").exists() && !dir.path().join("y.csv").exists());
 }
 

@@ -3,14 +3,28 @@ mod common;
 
 use common::*;
 
+/// Without a model flag on the CPU, the static table (README's encoder table).
+#[test]
+fn the_default_on_a_cpu_is_the_static_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = train_subset(dir.path(), "train.csv", 0..60);
+    let index = dir.path().join("idx");
+    run_ok(&["index", "--train", train.to_str().unwrap(), "--out", index.to_str().unwrap(), "--folds", "3"]);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(index.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["source"]["model"]["kind"], "static");
+    assert_eq!(manifest["source"]["model"]["id"], knnpref::embed::STATIC_MODEL);
+    assert_eq!(manifest["source"]["folder"]["provisioned"], knnpref::embed::STATIC_MODEL);
+}
+
 #[test]
 fn writes_manifest_and_tables() {
     let b = shared_index();
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(b.index.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest["format_version"], 4);
-    assert_eq!(manifest["model"]["id"], "all-MiniLM-L6-v2");
-    assert_eq!(manifest["model"]["dim"], 384);
+    assert_eq!(manifest["format_version"], 5);
+    assert_eq!(manifest["source"]["model"]["id"], "all-MiniLM-L6-v2");
+    assert_eq!(manifest["source"]["model"]["dim"], 384);
     assert_eq!(manifest["rows"], 240);
     // The fit's settings live once, in the head file, where they are read back.
     for repeated in ["seed", "folds", "hnsw", "search"] {
@@ -20,7 +34,7 @@ fn writes_manifest_and_tables() {
     let head: serde_json::Value = serde_json::from_slice(&std::fs::read(head_file).unwrap()).unwrap();
     assert_eq!(head["params"]["seed"], 3);
     assert_eq!(head["params"]["hnsw"]["m"], 16);
-    assert_eq!(manifest["model"]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(manifest["source"]["model"]["sha256"].as_str().unwrap().len(), 64);
     assert_eq!(manifest["train_sha256"].as_str().unwrap().len(), 64);
     assert_eq!(manifest["files"].as_object().unwrap().len(), 3);
     for (role, ext) in [("embeddings", "parquet"), ("battles", "parquet"), ("head", "json")] {
@@ -53,7 +67,7 @@ fn same_seed_gives_identical_files() {
     for (name, no_cache) in [("idx-warm", false), ("idx-no-cache", true)] {
         let again = b.dir.path().join(name);
         let mut args = vec!["index", "--train", b.train.to_str().unwrap(), "--out", again.to_str().unwrap()];
-        args.extend(["--seed", "3", "--max-tokens", FIXTURE_TOKENS]);
+        args.extend(["--seed", "3", "--max-tokens", FIXTURE_TOKENS, "--transformer"]);
         if no_cache {
             args.push("--no-cache");
         }
@@ -186,14 +200,14 @@ fn max_tokens_is_recorded_used_by_predict_and_costs_are_reported() {
     // Without --quiet, so that the embedding cost line is printed.
     let out = knnpref_loud()
         .args(["index", "--train", train.to_str().unwrap(), "--out", index.to_str().unwrap()])
-        .args(["--max-tokens", "32", "--no-cache", "--batch-size", "8", "--sessions", "2"])
+        .args(["--max-tokens", "32", "--no-cache", "--batch-size", "8", "--sessions", "2", "--transformer"])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(index.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest["model"]["max_tokens"], 32);
+    assert_eq!(manifest["source"]["model"]["max_tokens"], 32);
     // "embedding: N texts, T tokens in S s (R tokens/s), padding P%; C from the cache"
     let line = err.lines().find(|l| l.starts_with("embedding: ")).unwrap_or_else(|| panic!("{err}"));
     let words: Vec<&str> = line.split_whitespace().collect();
@@ -228,6 +242,7 @@ fn max_tokens_outside_the_model_range_is_refused() {
         out.to_str().unwrap(),
         "--max-tokens",
         "4096",
+        "--transformer",
     ]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("--max-tokens 4096 is outside 8..=512"), "{err}");
@@ -267,12 +282,13 @@ fn device_cuda_is_refused_without_a_gpu_runtime_and_auto_falls_back_to_the_cpu()
     let err = String::from_utf8_lossy(&on_static.stderr);
     assert_eq!(on_static.status.code(), Some(1), "{err}");
     assert!(err.contains("is a static model") && err.contains("--device cpu"), "{err}");
-    let auto = index("auto", &["--device", "auto"]);
+    // The default with --device cuda is the transformer; auto keeps the static default.
+    let auto = index("auto", &["--device", "auto", "--transformer"]);
     let err = String::from_utf8_lossy(&auto.stderr);
     assert!(auto.status.success(), "{err}");
     assert_eq!(err.matches("note: --device auto").count(), 1, "{err}");
     assert!(err.contains("embedding on the CPU"), "{err}");
-    let cpu = index("cpu", &["--device", "cpu"]);
+    let cpu = index("cpu", &["--device", "cpu", "--transformer"]);
     assert!(cpu.status.success());
     assert!(!String::from_utf8_lossy(&cpu.stderr).contains("note: --device"));
     let manifest = |name: &str| std::fs::read(dir.path().join(name).join("manifest.json")).unwrap();
@@ -297,7 +313,7 @@ fn two_runs_at_once_share_the_cache_and_a_third_embeds_nothing() {
                 "--out",
                 d.join(out).to_str().unwrap(),
             ])
-            .args(["--threads", "1", "--sessions", "1"])
+            .args(["--threads", "1", "--sessions", "1", "--transformer"])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -311,6 +327,7 @@ fn two_runs_at_once_share_the_cache_and_a_third_embeds_nothing() {
     let all = train_subset(d, "all.csv", 500..560);
     let out = knnpref_loud()
         .args(["index", "--train", all.to_str().unwrap(), "--out", d.join("idx-all").to_str().unwrap()])
+        .arg("--transformer")
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -361,7 +378,7 @@ fn a_cache_path_that_is_a_file_is_the_users_mistake() {
     let out = knnpref()
         .env("KNNPREF_CACHE", &not_a_folder)
         .args(["index", "--train", train.to_str().unwrap(), "--out", dir.path().join("i").to_str().unwrap()])
-        .args(["--max-tokens", "32", "--folds", "2"])
+        .args(["--max-tokens", "32", "--folds", "2", "--transformer"])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);

@@ -46,7 +46,7 @@ from typing import Any, Callable, Dict, Iterator, Optional, Union
 from . import _native
 from ._native import DataError, IndexRefused
 
-__all__ = ["DataError", "Index", "IndexRefused", "build_index", "evaluate", "__version__"]
+__all__ = ["DataError", "Index", "IndexRefused", "build_index", "embed", "evaluate", "__version__"]
 __version__: str = _native.__version__
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -146,6 +146,7 @@ def _embed(
     threads: Optional[int] = None,
     cache: bool = True,
     progress: Progress = True,
+    transformer: bool = False,
 ) -> Dict[str, Any]:
     if not isinstance(progress, bool) and not callable(progress):
         raise TypeError(f"progress: expected True, False or a callable, got {type(progress).__name__}")
@@ -153,6 +154,8 @@ def _embed(
         "model": None if model is None else os.fspath(model),
         "quantized": quantized,
         "static_model": static,
+        "transformer": transformer,
+        "vectors": None,
         "max_tokens": max_tokens,
         "threads": threads,
         "use_cache": cache,
@@ -185,6 +188,102 @@ def _as_path(data: Any, name: str) -> Iterator[str]:
         path = os.path.join(tmp, f"{name}.parquet")
         pq.write_table(table, path)
         yield path
+
+
+PRODUCER_KEY = "knnpref.producer"
+VECTOR_COLUMNS = ("prompt", "response_a", "response_b")
+
+
+def _pyarrow(what: str) -> Any:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet  # noqa: F401
+    except ImportError as e:
+        raise ImportError(
+            f"{what} goes through pyarrow, which is not installed; run `pip install 'knnpref[pandas]'` "
+            "(or `pip install pyarrow`)",
+            name="pyarrow",
+        ) from e
+    return pa
+
+
+@contextmanager
+def _vectors_path(vectors: Any, producer: Optional[str] = None) -> Iterator[Optional[str]]:
+    """A path for ``vectors``: None, a path as it is, else a temporary Parquet file.
+
+    A pyarrow Table is written as it is (its schema metadata names the producer);
+    a pandas DataFrame takes the producer from ``df.attrs["knnpref.producer"]``,
+    a dict of columns (``id`` and three 2-D numpy arrays or lists of vectors)
+    from its ``"producer"`` entry.
+    """
+    if vectors is None or isinstance(vectors, (str, os.PathLike)):
+        yield None if vectors is None else os.fspath(vectors)
+        return
+    pa = _pyarrow("vectors given as a table")
+    if isinstance(vectors, pa.Table):
+        table = vectors
+    elif hasattr(vectors, "to_records") and hasattr(vectors, "columns"):  # pandas.DataFrame
+        producer = producer or getattr(vectors, "attrs", {}).get(PRODUCER_KEY)
+        table = pa.table({c: _column(pa, vectors[c]) for c in ("id",) + VECTOR_COLUMNS})
+    elif isinstance(vectors, dict):
+        producer = producer or vectors.get("producer")
+        table = pa.table({c: _column(pa, vectors[c]) for c in ("id",) + VECTOR_COLUMNS})
+    else:
+        raise TypeError(
+            f"vectors: expected a path, a pyarrow Table, a pandas DataFrame or a dict of columns, "
+            f"got {type(vectors).__name__}"
+        )
+    if producer is not None:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), PRODUCER_KEY: producer})
+    with tempfile.TemporaryDirectory(prefix="knnpref-") as tmp:
+        path = os.path.join(tmp, "vectors.parquet")
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, path)
+        yield path
+
+
+def _column(pa: Any, values: Any) -> Any:
+    """A pyarrow column: ids as strings, a 2-D array as fixed-size float32 lists."""
+    shape = getattr(values, "shape", None)
+    if shape is not None and len(shape) == 2:
+        import numpy as np
+
+        flat = pa.array(np.ascontiguousarray(values, dtype=np.float32).reshape(-1))
+        return pa.FixedSizeListArray.from_arrays(flat, shape[1])
+    values = list(values)
+    if values and isinstance(values[0], (str, int)):
+        return pa.array([str(v) for v in values])
+    return pa.array([None if v is None else [float(x) for x in v] for v in values], type=pa.list_(pa.float32()))
+
+
+def embed(
+    data: Any,
+    model: Optional[PathLike] = None,
+    static: bool = False,
+    *,
+    quantized: bool = False,
+    transformer: bool = False,
+    max_tokens: Optional[int] = None,
+    producer: Optional[str] = None,
+    threads: Optional[int] = None,
+    cache: bool = True,
+    progress: Progress = True,
+) -> Any:
+    """The vectors of every battle of ``data``, like ``knnpref embed``.
+
+    Returns a pyarrow Table with columns id, prompt, response_a, response_b
+    (fixed-size float32 lists, unit length) whose schema metadata names the
+    producer (``knnpref.producer``: the model's identity, or ``producer``) and
+    the dimension (``knnpref.dim``); ``.to_pandas()`` gives a DataFrame. Pass
+    it (or a path it was written to with ``pyarrow.parquet.write_table``) as
+    ``vectors=`` to :func:`build_index`, :meth:`Index.predict` or :func:`evaluate`.
+    """
+    pa = _pyarrow("knnpref.embed's result")
+    options = _embed(model, quantized, static, max_tokens, threads, cache, progress, transformer)
+    with _as_path(data, "data") as path, _call(options) as call:
+        raw, _summary = _native.embed_vectors(path, producer, call)
+    return pa.parquet.read_table(pa.BufferReader(raw))
 
 
 def _table(columns: Dict[str, list]) -> Any:
@@ -236,7 +335,7 @@ class Index:
             manifest = json.loads(_native.manifest(os.fspath(path), options))
         return cls(path, manifest, embed)
 
-    def predict(self, test: Any, out: Optional[PathLike] = None) -> Any:
+    def predict(self, test: Any, out: Optional[PathLike] = None, vectors: Any = None) -> Any:
         """Predict ``test`` (path, DataFrame or Table with id, prompt, response_a, response_b).
 
         Returns the submission columns (id, winner_model_a, winner_model_b,
@@ -245,9 +344,14 @@ class Index:
         (0, 1) and sum to 1. With ``out``, also writes the submission CSV there
         exactly as ``knnpref predict --out`` does (atomically; checked for
         writability before any work). ``df.to_csv(path, index=False,
-        float_format="%.9f")`` gives the same bytes.
+        float_format="%.9f")`` gives the same bytes. ``vectors`` (a path, a
+        pyarrow Table, a DataFrame or a dict of arrays, as :func:`embed` returns)
+        gives the test battles' vectors instead of running the model; an index
+        built from vectors needs them, from the same producer.
         """
-        with _as_path(test, "test") as path, _call(self._embed) as options:
+        with _as_path(test, "test") as path, _vectors_path(vectors) as vpath, _call(self._embed) as options:
+            if vpath is not None:
+                options = dict(options, vectors=vpath, model=None)
             ids, a, b, tie, _summary = _native.predict(
                 self.path, path, None if out is None else os.fspath(out), options
             )
@@ -266,7 +370,9 @@ class Index:
         return _table({key: [h[key] for h in hits] for key in keys})
 
     def __repr__(self) -> str:
-        return f"Index({self.path!r}, rows={self.manifest.get('rows')}, model={self.manifest.get('model', {}).get('id')!r})"
+        source = self.manifest.get("source", {})
+        made_by = source.get("model", {}).get("id") if source.get("kind") == "model" else source.get("producer")
+        return f"Index({self.path!r}, rows={self.manifest.get('rows')}, source={made_by!r})"
 
 
 def build_index(
@@ -280,6 +386,8 @@ def build_index(
     neighbours: int = 20,
     quantized: bool = False,
     static: bool = False,
+    transformer: bool = False,
+    vectors: Any = None,
     threads: Optional[int] = None,
     cache: bool = True,
     progress: Progress = True,
@@ -290,7 +398,10 @@ def build_index(
     with id, prompt, response_a, response_b, winner_model_a, winner_model_b,
     winner_tie. ``model`` is a model folder (default: the provisioned
     all-MiniLM-L6-v2), ``quantized``/``static`` pick the provisioned int8 or
-    static model, ``max_tokens`` defaults to the model's 256. Raises
+    static model (``transformer`` the provisioned fp32 transformer), ``vectors``
+    gives the battles' vectors instead of a model (a path, a pyarrow Table, a
+    DataFrame or a dict of arrays, as :func:`embed` returns), ``max_tokens``
+    defaults to the model's own. Raises
     :class:`DataError` for bad input (the CLI's message). The summary that the
     CLI prints is in ``index.summary``.
 
@@ -300,8 +411,9 @@ def build_index(
     raises ``KeyboardInterrupt`` within moments, also while fitting, and
     ``out`` is left as it was.
     """
-    embed = _embed(model, quantized, static, max_tokens, threads, cache, progress)
-    with _as_path(train, "train") as path, _call(embed) as options:
+    embed = _embed(model, quantized, static, max_tokens, threads, cache, progress, transformer)
+    with _as_path(train, "train") as path, _vectors_path(vectors) as vpath, _call(embed) as options:
+        options = dict(options, vectors=vpath)
         summary = json.loads(_native.build_index(path, os.fspath(out), seed, folds, neighbours, options))
     # Just written and checked by the library: read its manifest without re-checking the model.
     with open(os.path.join(os.fspath(out), "manifest.json"), encoding="utf-8") as f:
@@ -324,6 +436,8 @@ def evaluate(
     model: Optional[PathLike] = None,
     quantized: bool = False,
     static: bool = False,
+    transformer: bool = False,
+    vectors: Any = None,
     max_tokens: Optional[int] = None,
     threads: Optional[int] = None,
     cache: bool = True,
@@ -336,8 +450,9 @@ def evaluate(
     ``progress`` as for :func:`build_index`; stages ``"embedding train"`` and
     ``"evaluating"`` (position: model fits done of ``total``).
     """
-    embed = _embed(model, quantized, static, max_tokens, threads, cache, progress)
-    with _as_path(train, "train") as path, _call(embed) as options:
+    embed = _embed(model, quantized, static, max_tokens, threads, cache, progress, transformer)
+    with _as_path(train, "train") as path, _vectors_path(vectors) as vpath, _call(embed) as options:
+        options = dict(options, vectors=vpath)
         text = _native.evaluate(
             path,
             folds,

@@ -22,15 +22,17 @@ use std::path::PathBuf;
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use knnpref::embed::{CheckedEmbed, EmbedOptions, ModelChoice};
 use knnpref::fault::Fault;
 use knnpref::features::KnnParams;
 use knnpref::model::{CheckedParams, ModelParams};
 use knnpref::pipeline::{self, PipelineError};
-use knnpref::progress::{Cancel, Event, Progress, Sink};
+use knnpref::progress::{Cancel, Event, Sink};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyKeyboardInterrupt, PyRuntimeError, PyRuntimeWarning, PyValueError};
 use pyo3::prelude::*;
+
+mod embed;
+use embed::Embed;
 
 create_exception!(
     knnpref,
@@ -44,46 +46,6 @@ create_exception!(
     PyValueError,
     "An index folder that cannot be used as asked: not an index, modified, newer, or built with another model or token budget."
 );
-
-/// How every function embeds: the CLI's `EmbedArgs` defaults.
-#[derive(FromPyObject)]
-#[pyo3(from_item_all)]
-struct Embed {
-    model: Option<PathBuf>,
-    quantized: bool,
-    static_model: bool,
-    max_tokens: Option<usize>,
-    threads: Option<usize>,
-    use_cache: bool,
-    /// `None`: no progress; else `callable(stage, position, total, finished)`.
-    progress: Option<Py<PyAny>>,
-}
-
-impl Embed {
-    /// The library's checked options, the call's progress (to the queue,
-    /// with the call's cancel token) and the call they belong to.
-    fn options(&self, py: Python<'_>) -> PyResult<(CheckedEmbed, Progress, Call)> {
-        let model = ModelChoice::from_flags(self.model.clone(), self.quantized, self.static_model)
-            .map_err(|e| to_py(e.into()))?;
-        let threads =
-            self.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        let options = EmbedOptions {
-            model,
-            max_tokens: self.max_tokens,
-            use_cache: self.use_cache,
-            ..EmbedOptions::new(threads)
-        };
-        let options = options.check().map_err(|e| to_py(e.into()))?;
-        let call = Call {
-            cancel: Cancel::default(),
-            queue: Arc::default(),
-            callback: self.progress.as_ref().map(|c| c.clone_ref(py)),
-        };
-        // Always the queue: notes reach Python as warnings with or without a callable.
-        let progress = Progress::to_sink(call.queue.clone());
-        Ok((options, progress.with_cancel(call.cancel.clone()), call))
-    }
-}
 
 /// Least time between two events of one stage that reach Python (a
 /// stage's first and its finishing event always do): 5 a second.
@@ -140,7 +102,7 @@ impl Sink for Queue {
 
 /// What the calling thread holds of one call: the worker's cancel token and
 /// the progress events queued for the Python callable.
-struct Call {
+pub(crate) struct Call {
     cancel: Cancel,
     queue: Arc<Queue>,
     callback: Option<Py<PyAny>>,
@@ -186,11 +148,13 @@ fn message(err: &PipelineError) -> String {
     text
 }
 
-fn to_py(err: PipelineError) -> PyErr {
+pub(crate) fn to_py(err: PipelineError) -> PyErr {
     let text = message(&err);
     match err {
         e if e.is_cancelled() => PyKeyboardInterrupt::new_err(text),
-        PipelineError::Index(_) | PipelineError::MaxTokensMismatch { .. } => IndexRefused::new_err(text),
+        PipelineError::Index(_)
+        | PipelineError::MaxTokensMismatch { .. }
+        | PipelineError::ModelGone { .. } => IndexRefused::new_err(text),
         e if e.fault() == Fault::User => DataError::new_err(text),
         _ => PyRuntimeError::new_err(text),
     }
@@ -200,7 +164,7 @@ fn to_py(err: PipelineError) -> PyErr {
 /// progress to the callable between polls; on a signal that raises
 /// (Ctrl-C), or a `KeyboardInterrupt` from the callable, cancel it, wait for
 /// it, clean up and raise.
-fn interruptible<T: Send + 'static>(
+pub(crate) fn interruptible<T: Send + 'static>(
     py: Python<'_>,
     mut call: Call,
     work: impl FnOnce() -> Result<T, PipelineError> + Send + 'static,
@@ -254,7 +218,7 @@ fn cancel(py: Python<'_>, token: &Cancel, worker: std::thread::JoinHandle<()>, i
     interrupt
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> String {
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("library results serialise")
 }
 
@@ -389,5 +353,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(similar, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(manifest, m)?)?;
+    m.add_function(wrap_pyfunction!(embed::embed_vectors, m)?)?;
     Ok(())
 }

@@ -36,7 +36,7 @@ def without_tqdm(monkeypatch):
 def test_a_callable_sees_embedding_reach_its_total_and_fitting_finish(train, tmp_path):
     events = []
     index = knnpref.build_index(
-        train, tmp_path / "idx", seed=0, folds=3, max_tokens=32, cache=False,
+        train, tmp_path / "idx", seed=0, folds=3, max_tokens=32, cache=False, transformer=True,
         progress=lambda *event: events.append(event),
     )
     assert index.summary["rows"] == ROWS

@@ -33,7 +33,7 @@ pub(super) fn arg_err(flag: &'static str, why: impl Into<String>) -> ArgError {
 impl EmbedArgs {
     /// The library's embedding options, checked by the library.
     pub fn options(&self) -> Result<CheckedEmbed, PipelineError> {
-        let model = ModelChoice::from_flags(self.model.clone(), self.quantized, self.static_model)?;
+        let model = ModelChoice::from_flags(self.flags())?;
         let options = EmbedOptions {
             model,
             threads: self.threads.unwrap_or_else(default_threads),
@@ -42,13 +42,14 @@ impl EmbedArgs {
             max_tokens: self.max_tokens,
             device: self.device.into(),
             use_cache: !self.no_cache,
+            prompt_name: self.prompt_name.clone(),
         };
         Ok(options.check()?)
     }
 }
 
 /// The CLI's progress: indicatif bars and notes on stderr, or nothing.
-fn progress(quiet: bool) -> Progress {
+pub(super) fn progress(quiet: bool) -> Progress {
     if quiet {
         Progress::hidden()
     } else {
@@ -85,7 +86,7 @@ impl FitArgs {
     }
 }
 
-fn existing_file(flag: &'static str, path: &Path) -> Result<(), ArgError> {
+pub(super) fn existing_file(flag: &'static str, path: &Path) -> Result<(), ArgError> {
     if !path.is_file() {
         return Err(arg_err(flag, format!("{} is not a file", path.display())));
     }

@@ -3,6 +3,7 @@
 
 mod config;
 pub mod distill;
+mod embed;
 
 use std::path::PathBuf;
 
@@ -11,6 +12,7 @@ use knnpref::embed::Device;
 use knnpref::search::Search;
 
 pub use config::{default_threads, ArgError};
+pub use embed::{EmbedArgs, EmbedCmdArgs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,6 +41,8 @@ pub enum Command {
     Index(IndexArgs),
     /// Predict a test file and write a Kaggle submission CSV.
     Predict(PredictArgs),
+    /// Embed a battles file and write its vectors (Parquet) for `--vectors`.
+    Embed(EmbedCmdArgs),
     /// Show the training battles most similar to one battle or to a text.
     Similar(SimilarArgs),
     /// Cross-validate knnpref and baselines in the same folds.
@@ -49,43 +53,6 @@ pub enum Command {
     Synth(SynthArgs),
     /// Distill a static (model2vec-layout) embedding model from a sentence model.
     Distill(distill::DistillArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct EmbedArgs {
-    /// Sentence-transformers-style ONNX model folder (model.onnx + tokenizer files).
-    /// Default: $KNNPREF_HOME/models/all-MiniLM-L6-v2, or the model an index was built with.
-    #[arg(long, value_name = "DIR")]
-    pub model: Option<PathBuf>,
-    /// Use the int8 model ($KNNPREF_HOME/models/all-MiniLM-L6-v2-int8). `predict` and `similar`
-    /// use the index's model; there these flags only say where it lives and must agree with it.
-    #[arg(long, conflicts_with = "model")]
-    pub quantized: bool,
-    /// Use the static model distilled by scripts/setup.sh
-    /// ($KNNPREF_HOME/models/all-MiniLM-L6-v2-static): a token table, about
-    /// 100x faster than the transformer, no neural runtime.
-    #[arg(long = "static", conflicts_with_all = ["model", "quantized"])]
-    pub static_model: bool,
-    /// Worker threads for ONNX Runtime and feature work (default: all cores).
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
-    /// ONNX Runtime sessions embedding batches side by side (the threads are
-    /// shared out among them).
-    #[arg(long, default_value_t = knnpref::embed::DEFAULT_SESSIONS, value_name = "N")]
-    pub sessions: usize,
-    /// Tokens per text, special tokens included (default: the model's 256).
-    /// Fewer is faster; `predict` and `similar` use the index's value.
-    #[arg(long, value_name = "N")]
-    pub max_tokens: Option<usize>,
-    /// Texts per inference batch.
-    #[arg(long, default_value_t = knnpref::embed::DEFAULT_BATCH_SIZE, value_name = "N")]
-    pub batch_size: usize,
-    /// Execution provider.
-    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
-    pub device: DeviceArg,
-    /// Do not read or write the embedding cache ($KNNPREF_CACHE, default $KNNPREF_HOME/cache).
-    #[arg(long)]
-    pub no_cache: bool,
 }
 
 #[derive(Debug, Args)]
@@ -346,6 +313,7 @@ impl Command {
         match self {
             Command::Index(a) => a.embed.threads,
             Command::Predict(a) => a.embed.threads,
+            Command::Embed(a) => a.embed.threads,
             Command::Similar(a) => a.embed.threads,
             Command::Evaluate(a) => a.embed.threads,
             Command::Distill(a) => a.threads,

@@ -9,6 +9,9 @@ pub enum Labels {
     Required,
     /// Test files: labels are read when present, never read (a test file's votes play no part).
     Optional,
+    /// Files whose texts alone are wanted (`knnpref embed`): winner columns
+    /// are not read, and their presence is no cause for a warning.
+    Ignored,
 }
 
 /// The one-hot vote columns, in class-index order.
@@ -61,7 +64,7 @@ impl ColumnPositions {
     pub(crate) fn reading(self, labels: Labels) -> ColumnPositions {
         match labels {
             Labels::Required => self,
-            Labels::Optional => ColumnPositions { winners: [None; 3], ..self },
+            Labels::Optional | Labels::Ignored => ColumnPositions { winners: [None; 3], ..self },
         }
     }
 

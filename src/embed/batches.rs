@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+use super::run::run_batch;
 use super::stats::progress_bar;
 use super::{token_count, Cache, EmbedError, EmbedStats, ModelInfo, Transformer};
 use crate::progress::Progress;
@@ -74,7 +75,7 @@ impl Transformer {
         // come back here, where they are stored, cached and counted.
         let next = AtomicUsize::new(0);
         let (tx, rx) = mpsc::channel::<Result<(usize, Vec<Vec<f32>>), EmbedError>>();
-        let cache = &mut t.cache;
+        let (cache, pool) = (&mut t.cache, &t.pool);
         let cancel = progress.cancel();
         let run = std::thread::scope(|scope| -> Result<(), EmbedError> {
             for session in t.sessions.iter_mut() {
@@ -87,10 +88,7 @@ impl Transformer {
                     let b = next.fetch_add(1, Ordering::Relaxed);
                     let Some(batch) = batches.get(b) else { break };
                     let inputs: Vec<&str> = batch.iter().map(|&i| unique[todo[i]]).collect();
-                    let out = session
-                        .embed(&inputs, Some(inputs.len()))
-                        .map(|v| (b, v))
-                        .map_err(|source| EmbedError::Run { source });
+                    let out = run_batch(session, &inputs, pool).map(|v| (b, v));
                     let failed = out.is_err();
                     if tx.send(out).is_err() || failed {
                         break;

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::cache::CacheError;
+use super::st_folder::FolderError;
 use super::static_model::StaticError;
 use crate::fault::Fault;
 
@@ -55,6 +56,10 @@ pub enum EmbedError {
     },
     #[error("embedding cancelled")]
     Cancelled,
+    #[error(transparent)]
+    Folder(#[from] FolderError),
+    #[error("the model's output has shape {shape:?}; knnpref needs token vectors [batch, tokens, dim] or sentence vectors [batch, dim]")]
+    OutputShape { shape: Vec<usize> },
     #[error("invalid {name} {value}: {why}")]
     BadOption { name: &'static str, value: String, why: &'static str },
     #[error("--max-tokens {given} is outside 8..={limit}, the range model {dir} takes")]
@@ -99,6 +104,8 @@ impl EmbedError {
             | E::CudaStart { .. }
             | E::Cancelled => Fault::User,
             E::Run { .. } => Fault::Internal,
+            E::OutputShape { .. } => Fault::User,
+            E::Folder(e) => e.fault(),
             E::Cache(e) => e.fault(),
             E::Static(e) => e.fault(),
         }

@@ -1,19 +1,25 @@
 //! Opening an embedder: model files, token budget, runtime check, cache;
 //! and starting ONNX Runtime sessions on first need.
 
-use fastembed::{InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
+use fastembed::{InitOptionsUserDefined, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
 
 use std::path::Path;
 
-use super::model_files::{hidden_size, max_tokens, model_id, position_limit, read, transformer_identity};
+use super::model_files::{hidden_size, model_id, position_limit, read, transformer_identity, MEAN_POOLING};
 use super::options::MIN_TOKENS;
+use super::pooling::Pooling;
+use super::run::{run_batch, PoolPlan};
 use super::runtime::{environment_for, runtime_library_for};
+use super::st_folder;
 use super::static_model::StaticModel;
 use super::{
     cache_dir, environment, Cache, CheckedEmbed, Device, EmbedError, EmbedStats, Embedder, Encoder,
     ModelInfo, ModelKind, SessionPlan, Transformer, STATIC_MAX_TOKENS,
 };
 use crate::progress::Progress;
+
+/// Tokens per text of a transformer whose folder sets no `max_seq_length`.
+const DEFAULT_MAX_TOKENS: usize = 256;
 
 /// The most tokens a static model may be asked to pool per text.
 const STATIC_TOKEN_LIMIT: usize = 1 << 16;
@@ -31,7 +37,14 @@ impl Embedder {
             }
             return Self::open_static(dir, opts, progress);
         }
-        let sha256 = transformer_identity(dir)?;
+        let folder = st_folder::read(dir)?;
+        let prompt = folder.prompt(opts.prompt_name.as_deref())?.map(str::to_string);
+        let default_settings = folder.pooling == Pooling::Mean && prompt.is_none() && !folder.do_lower_case;
+        let settings = match default_settings {
+            true => MEAN_POOLING.to_vec(),
+            false => folder.identity_bytes(prompt.as_deref()),
+        };
+        let sha256 = transformer_identity(dir, &settings)?;
         let tok_bytes = read(dir, "tokenizer.json")?;
         let files = TokenizerFiles {
             tokenizer_file: tok_bytes.clone(),
@@ -45,7 +58,7 @@ impl Embedder {
                 return Err(EmbedError::MaxTokens { given, limit, dir: dir.to_owned() })
             }
             Some(given) => given,
-            None => max_tokens(dir).min(limit),
+            None => folder.max_seq_length.unwrap_or(DEFAULT_MAX_TOKENS).min(limit),
         };
         // Load the runtime now, so that a missing library or provider is
         // reported before any work.
@@ -65,14 +78,40 @@ impl Embedder {
             fallback: opts.device == Device::Auto,
             sessions: opts.sessions.min(opts.threads),
         };
-        let mut transformer =
-            Transformer { sessions: Vec::new(), plan, tokenizer, cache: None, batch_size: opts.batch_size };
+        let count = |special: bool| {
+            let text = prompt.as_deref().unwrap_or("");
+            tokenizer.encode(text, special).map_or(0, |e| e.len())
+        };
+        // sentence-transformers leaves the prompt out of the pooling by
+        // masking its tokens after [CLS], [CLS] included.
+        let skip = match (&prompt, folder.include_prompt) {
+            (Some(_), false) => count(true).saturating_sub(1),
+            _ => 0,
+        };
+        let prompt_tokens = if prompt.is_some() { count(false) } else { 0 };
+        let pool = PoolPlan { pooling: folder.pooling, prompt, skip, lower_case: folder.do_lower_case };
+        let mut transformer = Transformer {
+            sessions: Vec::new(),
+            plan,
+            tokenizer,
+            cache: None,
+            batch_size: opts.batch_size,
+            pool,
+            prompt_tokens,
+        };
         let dim = match hidden_size(dir) {
             Some(dim) => dim,
             // No hidden_size in config.json: ask the model.
             None => transformer.start_sessions(max_tokens, None, progress)?,
         };
-        let info = ModelInfo { id: model_id(dir), sha256, dim, max_tokens, kind: ModelKind::Transformer };
+        let info = ModelInfo {
+            id: model_id(dir),
+            sha256,
+            dim,
+            max_tokens,
+            kind: ModelKind::Transformer,
+            pooling: folder.pooling,
+        };
         if opts.use_cache {
             transformer.cache = Some(Cache::open(&cache_dir(), &info.cache_file(), dim)?);
         }
@@ -97,6 +136,7 @@ impl Embedder {
             dim: table.dim(),
             max_tokens,
             kind: ModelKind::Static,
+            pooling: Pooling::Mean,
         };
         let encoder = Encoder::Static(Box::new(table));
         Ok(Embedder { encoder, info, progress: progress.clone(), stats: EmbedStats::default() })
@@ -119,8 +159,7 @@ impl Transformer {
         for s in 0..plan.sessions {
             // Share the cores out: 3 threads over 2 sessions gives 2 + 1.
             let threads = (plan.threads + plan.sessions - 1 - s) / plan.sessions;
-            let user_model =
-                UserDefinedEmbeddingModel::new(onnx.clone(), plan.files.clone()).with_pooling(Pooling::Mean);
+            let user_model = UserDefinedEmbeddingModel::new(onnx.clone(), plan.files.clone());
             let options = |cuda: bool| {
                 let o = InitOptionsUserDefined::new()
                     .with_environment(env.clone())
@@ -152,8 +191,7 @@ impl Transformer {
                 .map_err(|source| EmbedError::Session { dir: plan.dir.clone(), source })?;
             self.sessions.push(session);
         }
-        let probe =
-            self.sessions[0].embed(["dimension probe"], None).map_err(|source| EmbedError::Run { source })?;
+        let probe = run_batch(&mut self.sessions[0], &["dimension probe"], &self.pool)?;
         let output = probe[0].len();
         match dim {
             Some(config) if config != output => {

@@ -20,7 +20,10 @@ mod init;
 mod model_files;
 mod options;
 mod pca;
+mod pooling;
+mod run;
 mod runtime;
+mod st_folder;
 pub mod static_model;
 mod stats;
 
@@ -36,11 +39,15 @@ pub use cache::{Cache, CacheError};
 pub use error::EmbedError;
 pub use fit::fit_turns;
 pub use model_files::{ModelInfo, ModelKind, EMBED_CODE_VERSION, STATIC_MAX_TOKENS, TRANSFORMER_FILES};
-pub use options::{CheckedEmbed, EmbedOptions, ModelChoice, DEFAULT_BATCH_SIZE, DEFAULT_SESSIONS};
+pub use options::{
+    CheckedEmbed, EmbedOptions, ModelChoice, ModelFlags, DEFAULT_BATCH_SIZE, DEFAULT_SESSIONS,
+};
+pub use pooling::Pooling;
 pub use runtime::{
     cache_dir, default_model_dir, environment, gpu_runtime_dir, knnpref_home, runtime_library,
     static_model_dir, Device, DEFAULT_MODEL, ORT_VERSION, QUANTIZED_MODEL, STATIC_MODEL,
 };
+pub use st_folder::FolderError;
 pub use stats::{thousands, EmbedStats};
 
 /// What it takes to start a transformer's sessions when first needed.
@@ -64,6 +71,11 @@ struct Transformer {
     tokenizer: tokenizers::Tokenizer,
     cache: Option<Cache>,
     batch_size: usize,
+    /// Pooling, prompt and casing, as the model folder says.
+    pool: run::PoolPlan,
+    /// Tokens of the prompt put before every text (0 without one), which
+    /// the token budget leaves room for.
+    prompt_tokens: usize,
 }
 
 /// The kinds of encoder an [`Embedder`] runs.
@@ -107,10 +119,20 @@ impl Embedder {
         token_count(self.tokenizer(), text, self.info.max_tokens)
     }
 
+    /// Tokens a text may have: the model's budget less the special tokens
+    /// and the prompt.
+    fn text_budget(&self) -> usize {
+        let prompt = match &self.encoder {
+            Encoder::Transformer(t) => t.prompt_tokens,
+            Encoder::Static(_) => 0,
+        };
+        self.info.max_tokens.saturating_sub(2 + prompt)
+    }
+
     /// Join turns into one model input, truncated to the model's token budget
     /// so that the last turn is kept whole in preference to earlier ones.
     pub fn fit(&self, turns: &[String]) -> String {
-        fit_turns(self.tokenizer(), turns, self.info.max_tokens.saturating_sub(2))
+        fit_turns(self.tokenizer(), turns, self.text_budget())
     }
 
     /// Embed texts given as turns, each fitted into the model's token budget
@@ -141,7 +163,7 @@ impl Embedder {
     /// [`Embedder::fit`] over many texts, on all worker threads.
     pub fn fit_many(&mut self, texts: &[&[String]]) -> Vec<String> {
         let started = Instant::now();
-        let (tokenizer, budget) = (self.tokenizer(), self.info.max_tokens.saturating_sub(2));
+        let (tokenizer, budget) = (self.tokenizer(), self.text_budget());
         let fitted = texts.par_iter().map(|turns| fit_turns(tokenizer, turns, budget)).collect();
         self.stats.truncate_seconds += started.elapsed().as_secs_f64();
         fitted

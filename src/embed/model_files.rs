@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::error::EmbedError;
+use super::pooling::Pooling;
 use super::runtime::SETUP_HINT;
 use super::static_model::{files_identity, SAFETENSORS};
 
@@ -51,9 +52,10 @@ pub const EMBED_CODE_VERSION: u32 = 1;
 pub const TRANSFORMER_FILES: [&str; 5] =
     ["model.onnx", "tokenizer.json", "config.json", "special_tokens_map.json", "tokenizer_config.json"];
 
-/// How a transformer's token vectors become one vector (knnpref's only
-/// pooling), hashed into its identity.
-const TRANSFORMER_POOLING: &[u8] = b"mean";
+/// The settings of a folder without sentence-transformers options beyond
+/// mean pooling, hashed into its identity: the bytes of the identities
+/// knnpref gave before it read those options, so they stay the same.
+pub(super) const MEAN_POOLING: &[u8] = b"mean";
 
 /// Tokens per text of a static model unless `--max-tokens` says otherwise.
 pub const STATIC_MAX_TOKENS: usize = 512;
@@ -73,9 +75,18 @@ pub struct ModelInfo {
     pub max_tokens: usize,
     /// Transformer or static.
     pub kind: ModelKind,
+    /// How token vectors become one vector (a static model means its rows).
+    pub pooling: Pooling,
 }
 
 impl ModelInfo {
+    /// The producer name `knnpref embed` writes into a vectors file of this
+    /// model: its name, the start of its identity and its token budget, so
+    /// that vectors of another model or budget are told apart.
+    pub fn producer(&self) -> String {
+        format!("{}@{}:{}", self.id, &self.sha256[..16.min(self.sha256.len())], self.max_tokens)
+    }
+
     /// The embedding cache file of this model, token budget and version of
     /// knnpref's embedding code: vectors from any other never mix in.
     pub(super) fn cache_file(&self) -> String {
@@ -99,14 +110,15 @@ pub(super) fn read(dir: &Path, file: &'static str) -> Result<Vec<u8>, EmbedError
 }
 
 /// The identity of a transformer folder: sha256 over every file of
-/// [`TRANSFORMER_FILES`] (name, length, bytes) and the pooling.
-pub(super) fn transformer_identity(dir: &Path) -> Result<String, EmbedError> {
+/// [`TRANSFORMER_FILES`] (name, length, bytes) and the `settings` that
+/// shape its vectors (pooling, prompt, casing).
+pub(super) fn transformer_identity(dir: &Path, settings: &[u8]) -> Result<String, EmbedError> {
     let mut files = Vec::with_capacity(TRANSFORMER_FILES.len());
     for name in TRANSFORMER_FILES {
         files.push((name, read(dir, name)?));
     }
     let mut parts: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
-    parts.push(("pooling", TRANSFORMER_POOLING));
+    parts.push(("pooling", settings));
     Ok(files_identity(&parts))
 }
 
@@ -131,9 +143,4 @@ pub(super) fn position_limit(dir: &Path) -> usize {
 
 pub(super) fn model_id(dir: &Path) -> String {
     dir.file_name().map_or_else(|| "model".into(), |n| n.to_string_lossy().into_owned())
-}
-
-/// `max_seq_length` from sentence_bert_config.json, default 256.
-pub(super) fn max_tokens(dir: &Path) -> usize {
-    json_number(dir, "sentence_bert_config.json", "max_seq_length").unwrap_or(256)
 }

@@ -15,7 +15,8 @@ pub const DEFAULT_BATCH_SIZE: usize = 4;
 /// Which model to embed with, as the user chose it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum ModelChoice {
-    /// No choice: the model an index was built with, or else the default.
+    /// No choice: the model an index was built with, or else the default:
+    /// the static table on the CPU, the fp32 transformer with `--device cuda`.
     #[default]
     Default,
     /// The provisioned fp32 transformer (all-MiniLM-L6-v2).
@@ -26,28 +27,49 @@ pub enum ModelChoice {
     Static,
     /// A model folder, or the name of a folder under `$KNNPREF_HOME/models`.
     Folder(PathBuf),
+    /// No model: vectors computed elsewhere, in this Parquet file or
+    /// folder of parts (see `knnpref::vectors`).
+    Vectors(PathBuf),
 }
 
 impl ModelChoice {
     /// The choice made by a front-end's model flags (a folder, the int8
-    /// model, the static table), refusing more than one.
-    pub fn from_flags(
-        folder: Option<PathBuf>,
-        quantized: bool,
-        static_table: bool,
-    ) -> Result<ModelChoice, EmbedError> {
-        match (folder, quantized, static_table) {
-            (None, false, false) => Ok(ModelChoice::Default),
-            (Some(dir), false, false) => Ok(ModelChoice::Folder(dir)),
-            (None, true, false) => Ok(ModelChoice::Quantized),
-            (None, false, true) => Ok(ModelChoice::Static),
-            _ => Err(EmbedError::BadOption {
+    /// model, the static table, the transformer, vectors), refusing more
+    /// than one.
+    pub fn from_flags(flags: ModelFlags) -> Result<ModelChoice, EmbedError> {
+        let ModelFlags { folder, quantized, static_table, transformer, vectors } = flags;
+        let chosen = [folder.is_some(), quantized, static_table, transformer, vectors.is_some()];
+        if chosen.iter().filter(|&&c| c).count() > 1 {
+            return Err(EmbedError::BadOption {
                 name: "model",
-                value: "more than one of a model folder, quantized and static".into(),
-                why: "choose one model",
-            }),
+                value: "more than one of a model folder, quantized, static, transformer and vectors".into(),
+                why: "choose one model, or vectors",
+            });
         }
+        Ok(match (folder, vectors) {
+            (Some(dir), _) => ModelChoice::Folder(dir),
+            (_, Some(path)) => ModelChoice::Vectors(path),
+            _ if quantized => ModelChoice::Quantized,
+            _ if static_table => ModelChoice::Static,
+            _ if transformer => ModelChoice::Transformer,
+            _ => ModelChoice::Default,
+        })
     }
+}
+
+/// A front-end's model flags, as given (at most one may be set).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModelFlags {
+    /// `--model DIR`.
+    pub folder: Option<PathBuf>,
+    /// `--quantized`.
+    pub quantized: bool,
+    /// `--static`.
+    pub static_table: bool,
+    /// `--transformer`.
+    pub transformer: bool,
+    /// `--vectors FILE|FOLDER`.
+    pub vectors: Option<PathBuf>,
 }
 
 /// How to embed: what the CLI's embedding flags and the Python keywords
@@ -71,6 +93,10 @@ pub struct EmbedOptions {
     pub device: Device,
     /// Read and write the embedding cache.
     pub use_cache: bool,
+    /// The model's prompt to put before every text, by name (its
+    /// `config_sentence_transformers.json` prompts); `None`: the model's
+    /// default prompt, if it has one.
+    pub prompt_name: Option<String>,
 }
 
 impl EmbedOptions {
@@ -85,6 +111,7 @@ impl EmbedOptions {
             max_tokens: None,
             device: Device::Cpu,
             use_cache: true,
+            prompt_name: None,
         }
     }
 
@@ -110,6 +137,11 @@ impl EmbedOptions {
             let named = dir.components().count() == 1 && !dir.exists();
             if !named && !dir.is_dir() {
                 return bad("model", dir.display().to_string(), "is not a folder");
+            }
+        }
+        if let ModelChoice::Vectors(path) = &self.model {
+            if !path.exists() {
+                return bad("vectors", path.display().to_string(), "does not exist");
             }
         }
         Ok(CheckedEmbed(self))

@@ -1,6 +1,7 @@
 //! Unit tests of the embedder, on the provisioned model: sessions, batching,
-//! token accounting, the token budget and golden vectors.
-use super::model_files::transformer_identity;
+//! token accounting, the token budget and golden vectors (pooling modes
+//! against sentence-transformers in `golden`).
+use super::model_files::{transformer_identity, MEAN_POOLING};
 use super::*;
 use std::path::Path;
 
@@ -124,8 +125,9 @@ fn a_transformer_identity_covers_every_file_that_shapes_the_vectors() {
         std::fs::write(model.join(f), format!("{f} contents")).unwrap();
     }
     let info_of = |dir: &Path| -> Result<ModelInfo, EmbedError> {
-        let sha256 = transformer_identity(dir)?;
-        Ok(ModelInfo { id: "m".into(), sha256, dim: 4, max_tokens: 16, kind: ModelKind::Transformer })
+        let sha256 = transformer_identity(dir, MEAN_POOLING)?;
+        let (kind, pooling) = (ModelKind::Transformer, Pooling::Mean);
+        Ok(ModelInfo { id: "m".into(), sha256, dim: 4, max_tokens: 16, kind, pooling })
     };
     let info = info_of(&model).unwrap();
     assert_eq!(info.sha256.len(), 64);
@@ -145,3 +147,5 @@ fn a_transformer_identity_covers_every_file_that_shapes_the_vectors() {
     let err = info_of(&model).unwrap_err().to_string();
     assert!(err.contains("lacks tokenizer_config.json") && err.contains("scripts/setup.sh"), "{err}");
 }
+
+mod golden;

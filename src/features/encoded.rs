@@ -67,6 +67,26 @@ impl EncodedBattles {
         })
     }
 
+    /// Battles with vectors computed elsewhere (row-major, `dim` each,
+    /// row-aligned with `battles`).
+    pub fn with_vectors(
+        battles: &[Battle],
+        dim: usize,
+        prompt: Vec<f32>,
+        a: Vec<f32>,
+        b: Vec<f32>,
+    ) -> EncodedBattles {
+        EncodedBattles {
+            dim,
+            ids: battles.iter().map(|b| b.id.clone()).collect(),
+            prompt,
+            a,
+            b,
+            stats: battles.iter().map(BattleStats::of).collect(),
+            labels: battles.iter().map(|b| b.label).collect(),
+        }
+    }
+
     /// Number of battles.
     pub fn len(&self) -> usize {
         self.ids.len()

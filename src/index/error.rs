@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use super::source::VectorSource;
 use crate::embed::ModelInfo;
 use crate::fault::Fault;
 use crate::table::TableError;
@@ -36,12 +37,22 @@ pub enum IndexError {
     #[error("{path} {why}; the index is incomplete or was edited: rebuild it with `knnpref index`")]
     ManifestFiles { path: PathBuf, why: String },
     #[error(
-        "{dir} was built with {} model {} (sha256 {}), but the model given is the {} model {} (sha256 {}) \
-         (the sha256 covers every file that shapes the vectors: weights, tokenizer and configs); \
-         pass --model with the model it was built with, or rebuild the index",
-        built.kind.name(), built.id, built.sha256, given.kind.name(), given.id, given.sha256
+        "{dir} was built with {}, but the model given is the {} model {} (sha256 {}) \
+         (the sha256 covers every file and setting that shapes the vectors: weights, tokenizer, \
+         configs, pooling, prompt); pass --model with the model it was built with, or rebuild the index",
+        built.describe(), given.kind.name(), given.id, given.sha256
     )]
-    ModelMismatch { dir: PathBuf, built: Box<ModelInfo>, given: Box<ModelInfo> },
+    ModelMismatch { dir: PathBuf, built: Box<VectorSource>, given: Box<ModelInfo> },
+    #[error(
+        "{dir} was built from vectors of producer `{producer}`, not by a model knnpref runs; \
+         pass --vectors with that producer's vectors of these battles"
+    )]
+    NeedsVectors { dir: PathBuf, producer: String },
+    #[error(
+        "{dir} was built with {}, but the vectors given come from producer `{producer}` \
+         (dimension {dim}); pass vectors of the index's producer, or rebuild the index from these"
+    , built.describe())]
+    ProducerMismatch { dir: PathBuf, built: Box<VectorSource>, producer: String, dim: usize },
     #[error(
         "{path} does not match the checksum in manifest.json (truncated or modified?); \
          rebuild the index with `knnpref index`"
@@ -88,6 +99,8 @@ impl IndexError {
             | I::NewerFormat { .. }
             | I::ManifestFiles { .. }
             | I::ModelMismatch { .. }
+            | I::NeedsVectors { .. }
+            | I::ProducerMismatch { .. }
             | I::Checksum { .. }
             | I::DataMissing { .. }
             | I::Shape { .. }

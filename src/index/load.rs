@@ -135,7 +135,7 @@ fn open_files(dir: &Path, manifest: &Manifest) -> Result<Vec<Opened>, IndexError
 fn read_folder(manifest: Manifest, files: Vec<Opened>) -> Result<IndexFolder, IndexError> {
     // open_files opens one file per role, in the order of ROLES.
     let Ok([emb, battles, head]) = <[Opened; 3]>::try_from(files) else { unreachable!("one file per role") };
-    let (n, dim) = (manifest.rows, manifest.model.dim);
+    let (n, dim) = (manifest.rows, manifest.source.dim());
     let epath = emb.path.clone();
     let et = Table::from_file(&emb.path, emb.file)?;
     let vectors = |col: &str| -> Result<Vec<f32>, IndexError> {

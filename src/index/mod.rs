@@ -15,6 +15,7 @@
 mod error;
 mod load;
 mod save;
+mod source;
 #[cfg(test)]
 mod tests;
 
@@ -22,6 +23,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use error::IndexError;
+pub use source::{ModelFolder, VectorSource};
 
 use crate::data::Label;
 use crate::embed::ModelInfo;
@@ -32,9 +34,11 @@ use crate::model::ModelState;
 /// files named by content and listed as `{file, sha256}` by role, and model
 /// identities that cover the tokenizer and configs. 4: the fit's settings
 /// (seed, folds, search, HNSW) only in the head file's `params`, where they
-/// are read back, no longer repeated in the manifest. Earlier formats are
-/// refused with a request to rebuild.
-pub const FORMAT_VERSION: u32 = 4;
+/// are read back, no longer repeated in the manifest. 5: the manifest's
+/// `source` says what the vectors came from (a model with the folder it was
+/// loaded from, or vectors handed over, by producer) instead of `model`.
+/// Earlier formats are refused with a request to rebuild.
+pub const FORMAT_VERSION: u32 = 5;
 
 const MANIFEST: &str = "manifest.json";
 
@@ -103,8 +107,8 @@ pub struct Manifest {
     pub format_version: u32,
     /// The knnpref version that wrote it.
     pub knnpref_version: String,
-    /// The sentence model the embeddings come from.
-    pub model: ModelInfo,
+    /// What the training vectors came from.
+    pub source: VectorSource,
     /// File name of the training file.
     pub train_file: String,
     /// sha256 of the training file.
@@ -156,11 +160,32 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> IndexError + '_ {
 impl IndexFolder {
     /// Refuse to use the index with a model other than the one it was built with.
     pub fn check_model(manifest: &Manifest, dir: &Path, given: &ModelInfo) -> Result<(), IndexError> {
-        if manifest.model.sha256 != given.sha256 {
-            return Err(IndexError::ModelMismatch {
+        match &manifest.source {
+            VectorSource::Model { model, .. } if model.sha256 == given.sha256 => Ok(()),
+            VectorSource::Model { .. } => Err(IndexError::ModelMismatch {
                 dir: dir.to_owned(),
-                built: Box::new(manifest.model.clone()),
+                built: Box::new(manifest.source.clone()),
                 given: Box::new(given.clone()),
+            }),
+            VectorSource::Vectors { producer, .. } => {
+                Err(IndexError::NeedsVectors { dir: dir.to_owned(), producer: producer.clone() })
+            }
+        }
+    }
+
+    /// Refuse vectors of another producer or dimension than the index's.
+    pub fn check_vectors(
+        manifest: &Manifest,
+        dir: &Path,
+        producer: &str,
+        dim: usize,
+    ) -> Result<(), IndexError> {
+        if manifest.source.producer() != producer || manifest.source.dim() != dim {
+            return Err(IndexError::ProducerMismatch {
+                dir: dir.to_owned(),
+                built: Box::new(manifest.source.clone()),
+                producer: producer.to_string(),
+                dim,
             });
         }
         Ok(())

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::embed::ModelKind;
+use crate::embed::{ModelKind, Pooling};
 use crate::model::head::{FittedHead, HeadParams, Temperature};
 use crate::model::ModelParams;
 
@@ -53,12 +53,16 @@ fn folder(n: usize, salt: f32) -> IndexFolder {
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
         knnpref_version: "test".into(),
-        model: ModelInfo {
-            id: "m".into(),
-            sha256: "0".repeat(64),
-            dim,
-            max_tokens: 8,
-            kind: ModelKind::Static,
+        source: VectorSource::Model {
+            model: ModelInfo {
+                id: "m".into(),
+                sha256: "0".repeat(64),
+                dim,
+                max_tokens: 8,
+                kind: ModelKind::Static,
+                pooling: Pooling::Mean,
+            },
+            folder: ModelFolder { path: "/models/m".into(), provisioned: None },
         },
         train_file: "t.csv".into(),
         train_sha256: "1".repeat(64),
@@ -177,7 +181,7 @@ fn the_manifest_must_be_complete() {
     });
     assert!(shaless.contains("corrupt or incomplete; rebuild the index"), "{shaless}");
     let kindless = edited(|m| {
-        m["model"].as_object_mut().unwrap().remove("kind");
+        m["source"]["model"].as_object_mut().unwrap().remove("kind");
     });
     assert!(kindless.1.is_err(), "a missing model kind is not read as a default");
     assert!(edited(|_| {}).1.is_ok());

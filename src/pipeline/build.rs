@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
+use super::encoding::{model_dir, Encoding};
 use super::error::PipelineError;
-use super::options::{model_dir, require_labels, stage_spinner};
+use super::options::{require_labels, stage_spinner};
 use super::submission::{refuse_inputs, Input};
 use crate::data::{read_battles, Labels};
-use crate::embed::{CheckedEmbed, EmbedStats, Embedder};
-use crate::features::EncodedBattles;
+use crate::embed::{CheckedEmbed, EmbedStats, ModelChoice};
 use crate::fsio::sha256_file;
 use crate::index::{BattleMeta, IndexFolder, Manifest, FORMAT_VERSION};
 use crate::model::{CheckedParams, Model};
@@ -79,11 +79,13 @@ fn last_turn_start(turns: &[String], n: usize) -> String {
 /// Build an index folder from a labelled training file.
 pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
     let clock = std::time::Instant::now();
-    let model = model_dir(&cfg.embed.model, None);
-    refuse_inputs(
-        &cfg.out,
-        &[Input::File("the training file", &cfg.train), Input::Folder("the model folder", &model)],
-    )?;
+    let model = model_dir(&cfg.embed);
+    let vectors = match &cfg.embed.model {
+        ModelChoice::Vectors(path) if path.is_dir() => Input::Folder("the vectors", path),
+        ModelChoice::Vectors(path) => Input::File("the vectors", path),
+        _ => Input::Folder("the model folder", &model),
+    };
+    refuse_inputs(&cfg.out, &[Input::File("the training file", &cfg.train), vectors])?;
     let data = read_battles(&cfg.train, Labels::Required)?;
     let labels = require_labels(&data)?;
     cfg.params
@@ -91,12 +93,12 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
         .map_err(|source| PipelineError::Rows { path: cfg.train.clone(), source })?;
     let read_s = clock.elapsed().as_secs_f64();
     let progress = &cfg.progress;
-    let mut embedder = Embedder::open(&model, &cfg.embed, progress)?;
-    let train = EncodedBattles::encode(&mut embedder, &data.battles, "train")?;
-    let (embedding, model_info) = (embedder.stats(), embedder.info().clone());
+    let mut encoding = Encoding::open(&cfg.embed, progress)?;
+    let train = encoding.encode(&data.battles, "train")?;
+    let (embedding, source) = (encoding.stats(), encoding.source());
     // Neither the runtime nor the texts are needed by the fit: free them
     // first (at 57k battles they are hundreds of MiB of the peak).
-    drop(embedder);
+    drop(encoding);
     let starts: Vec<_> = data
         .battles
         .iter()
@@ -147,7 +149,7 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
         knnpref_version: env!("CARGO_PKG_VERSION").to_string(),
-        model: model_info,
+        source,
         train_file: cfg.train.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         train_sha256,
         rows: labels.len(),

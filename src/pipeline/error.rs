@@ -15,6 +15,7 @@ use crate::model::head::HeadError;
 use crate::model::ParamsError;
 use crate::progress::Cancelled;
 use crate::synth::SynthError;
+use crate::vectors::VectorsError;
 
 /// Why a command failed.
 #[allow(missing_docs)] // each variant's message is its documentation
@@ -44,6 +45,15 @@ pub enum PipelineError {
     Report(#[from] ReportError),
     #[error(transparent)]
     Synth(#[from] SynthError),
+    #[error(transparent)]
+    Vectors(#[from] VectorsError),
+    #[error(
+        "{index} was built with the {kind} model {id} (sha256 {sha256}) from {folder}, which is gone; \
+         pass --model with the folder that model is in now (or provision it with scripts/setup.sh)"
+    )]
+    ModelGone { index: PathBuf, folder: PathBuf, kind: &'static str, id: String, sha256: String },
+    #[error("`similar` with a text query needs a model, but {index} was built from vectors of producer `{producer}`; query by --id instead")]
+    QueryNeedsModel { index: PathBuf, producer: String },
     #[error("cannot read {path} as CSV")]
     Csv {
         path: PathBuf,
@@ -92,9 +102,12 @@ impl PipelineError {
             P::Submission(e) => e.fault(),
             P::Report(e) => e.fault(),
             P::Synth(e) => e.fault(),
+            P::Vectors(e) => e.fault(),
             P::Csv { .. }
             | P::BadOof { .. }
             | P::Unlabelled { .. }
+            | P::ModelGone { .. }
+            | P::QueryNeedsModel { .. }
             | P::MaxTokensMismatch { .. }
             | P::TrainMismatch { .. }
             | P::UnknownId { .. }

@@ -7,13 +7,14 @@
 use std::path::PathBuf;
 
 use super::curve::Curve;
+use super::encoding::Encoding;
 use super::error::PipelineError;
-use super::options::{model_dir, require_labels};
+use super::options::require_labels;
 use super::report::{write_report, REPORT_FILES};
 use super::scores::{EvalReport, ModelScore, Reliability, SegmentScore};
 use super::submission::{check_writable, normalised, refuse_inputs, write_oof, Input};
 use crate::data::{read_battles, Battle, Label, Labels};
-use crate::embed::{CheckedEmbed, Embedder};
+use crate::embed::CheckedEmbed;
 use crate::features::{EncodedBattles, FeatureSet};
 use crate::metrics::{
     accuracy, ece, log_loss, mean, paired_bootstrap, reliability, row_losses, segments_of, std_dev, SEGMENTS,
@@ -116,8 +117,7 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
     let smallest = labels.len() - labels.len().div_ceil(cfg.folds);
     let rows_err = |source| PipelineError::Rows { path: cfg.train.clone(), source };
     cfg.params.check_rows(labels.len().min(smallest)).map_err(rows_err)?;
-    let mut embedder = Embedder::open(&model_dir(&cfg.embed.model, None), &cfg.embed, &cfg.progress)?;
-    let all = EncodedBattles::encode(&mut embedder, &data.battles, "train")?;
+    let all = Encoding::open(&cfg.embed, &cfg.progress)?.encode(&data.battles, "train")?;
     let n = labels.len();
     let variants = variants(&cfg.params);
     let repeats = cfg.repeats.max(1);

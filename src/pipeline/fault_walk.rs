@@ -10,15 +10,16 @@ use std::path::PathBuf;
 use crate::data::{DataError, TurnsError};
 use crate::embed::distill::DistillError;
 use crate::embed::static_model::{DtypeError, StaticError};
-use crate::embed::{CacheError, EmbedError, ModelInfo, ModelKind};
+use crate::embed::{CacheError, EmbedError, FolderError, ModelInfo, ModelKind, Pooling};
 use crate::fault::Fault::{self, Internal, User};
-use crate::index::IndexError;
+use crate::index::{IndexError, VectorSource};
 use crate::model::head::HeadError;
 use crate::model::ParamsError;
 use crate::pipeline::{PipelineError, ReportError, SubmissionError};
 use crate::progress::Cancelled;
 use crate::synth::SynthError;
 use crate::table::TableError;
+use crate::vectors::VectorsError;
 
 fn p() -> PathBuf {
     PathBuf::from("/some/file")
@@ -58,9 +59,19 @@ fn table() -> TableError {
 fn too_few() -> ParamsError {
     ParamsError::TooFewRows { rows: 6, folds: 5, need: 10 }
 }
+fn vectors_dim() -> VectorsError {
+    let (id, column) = ("x".to_string(), "prompt");
+    VectorsError::Dimension { path: p(), id, column, found: 2, expected: 3, expected_from: None }
+}
+
+fn source() -> Box<VectorSource> {
+    Box::new(VectorSource::Vectors { producer: "x".into(), dim: 4 })
+}
+
 fn info() -> Box<ModelInfo> {
     let sha256 = "0".repeat(64);
-    Box::new(ModelInfo { id: "m".into(), sha256, dim: 4, max_tokens: 8, kind: ModelKind::Static })
+    let (kind, pooling) = (ModelKind::Static, Pooling::Mean);
+    Box::new(ModelInfo { id: "m".into(), sha256, dim: 4, max_tokens: 8, kind, pooling })
 }
 
 /// Check that `samples` hold every variant of `$enum` once at least, and
@@ -138,8 +149,8 @@ fn every_error_variant_has_the_class_it_should() {
     let hint = "run scripts/setup.sh";
     covers!(
         EmbedError[RuntimeMissing, RuntimeOpen, RuntimeLoad, ModelMissing, Io, Tokenizer, Session, Run,
-            Cancelled, BadOption, MaxTokens, Dimension, DeviceUnavailable, StaticOnCuda, CudaStart, Cache,
-            Static],
+            Cancelled, Folder, OutputShape, BadOption, MaxTokens, Dimension, DeviceUnavailable, StaticOnCuda,
+            CudaStart, Cache, Static],
         vec![
             (EmbedError::RuntimeMissing { path: p(), hint }, User),
             (EmbedError::RuntimeOpen { path: p(), version: "1.31.1", hint, source: load() }, User),
@@ -150,6 +161,8 @@ fn every_error_variant_has_the_class_it_should() {
             (EmbedError::Session { dir: p(), source: fe() }, User),
             (EmbedError::Run { source: fe() }, Internal),
             (EmbedError::Cancelled, User),
+            (EmbedError::Folder(FolderError::NoPooling { path: p() }), User),
+            (EmbedError::OutputShape { shape: vec![1, 2, 3, 4] }, User),
             (EmbedError::BadOption { name: "threads", value: "0".into(), why: "must be at least 1" }, User),
             (EmbedError::MaxTokens { given: 4096, limit: 512, dir: p() }, User),
             (EmbedError::Dimension { dir: p(), config: 384, output: 768 }, User),
@@ -182,7 +195,8 @@ fn every_error_variant_has_the_class_it_should() {
     );
     covers!(
         IndexError[NoManifest, BadManifest, NoFormatVersion, OlderFormat, NewerFormat, ManifestFiles,
-            ModelMismatch, Checksum, DataMissing, Shape, NotAnIndex, NonFinite, Io, Table, BadHead],
+            ModelMismatch, NeedsVectors, ProducerMismatch, Checksum, DataMissing, Shape, NotAnIndex, NonFinite, Io,
+            Table, BadHead],
         vec![
             (IndexError::NoManifest { dir: p() }, User),
             (IndexError::BadManifest { path: p(), source: json() }, User),
@@ -190,7 +204,9 @@ fn every_error_variant_has_the_class_it_should() {
             (IndexError::OlderFormat { dir: p(), found: 2, reads: 4 }, User),
             (IndexError::NewerFormat { dir: p(), found: 9, reads: 4 }, User),
             (IndexError::ManifestFiles { path: p(), why: "lists no head".into() }, User),
-            (IndexError::ModelMismatch { dir: p(), built: info(), given: info() }, User),
+            (IndexError::ModelMismatch { dir: p(), built: source(), given: info() }, User),
+            (IndexError::NeedsVectors { dir: p(), producer: "x".into() }, User),
+            (IndexError::ProducerMismatch { dir: p(), built: source(), producer: "y".into(), dim: 3 }, User),
             (IndexError::Checksum { path: p() }, User),
             (IndexError::DataMissing { path: p() }, User),
             (IndexError::Shape { path: p(), expected: 2, dim: 4, found: 3 }, User),
@@ -248,8 +264,26 @@ fn every_error_variant_has_the_class_it_should() {
         P::from
     );
     covers!(
-        PipelineError[Data, Embed, Distill, Index, Head, Params, Rows, Submission, Report, Synth, Csv, BadOof,
-            Unlabelled, MaxTokensMismatch, TrainMismatch, UnknownId, Io, Cancelled],
+        VectorsError[Io, Parquet, Empty, NoProducer, MixedProducers, Column, Dimension, BadValue, DuplicateId,
+            Missing],
+        vec![
+            (VectorsError::Io { path: p(), source: io() }, User),
+            (VectorsError::Parquet { path: p(), source: parquet() }, User),
+            (VectorsError::Empty { path: p() }, User),
+            (VectorsError::NoProducer { path: p() }, User),
+            (VectorsError::MixedProducers { path: p(), first: "a".into(), found: "b".into() }, User),
+            (VectorsError::Column { path: p(), column: "id", why: "is missing".into() }, User),
+            (vectors_dim(), User),
+            (VectorsError::BadValue { path: p(), id: "x".into(), column: "prompt", what: "null" }, User),
+            (VectorsError::DuplicateId { path: p(), id: "x".into() }, User),
+            (VectorsError::Missing { path: p(), id: "x".into(), count: 2 }, User),
+        ],
+        P::from
+    );
+    covers!(
+        PipelineError[Data, Embed, Distill, Index, Head, Params, Rows, Submission, Report, Synth, Vectors,
+            ModelGone, QueryNeedsModel, Csv, BadOof, Unlabelled, MaxTokensMismatch, TrainMismatch, UnknownId, Io,
+            Cancelled],
         vec![
             (P::Data(DataError::Empty { path: p() }), User),
             (P::Embed(EmbedError::Run { source: fe() }), Internal),
@@ -261,6 +295,12 @@ fn every_error_variant_has_the_class_it_should() {
             (P::Submission(SubmissionError::Io { path: p(), source: io() }), User),
             (P::Report(ReportError::Io { path: p(), source: io() }), User),
             (P::Synth(SynthError::NoFolder { path: p(), folder: p() }), User),
+            (P::Vectors(vectors_dim()), User),
+            (
+                P::ModelGone { index: p(), folder: p(), kind: "static", id: "m".into(), sha256: "0".into() },
+                User,
+            ),
+            (P::QueryNeedsModel { index: p(), producer: "x".into() }, User),
             (P::Csv { path: p(), source: csv::Error::from(io()) }, User),
             (P::BadOof { path: p(), row: 1, why: "no label".into() }, User),
             (P::Unlabelled { path: p() }, User),

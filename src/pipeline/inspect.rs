@@ -4,11 +4,11 @@
 
 use std::path::PathBuf;
 
+use super::encoding::Encoding;
 use super::error::PipelineError;
-use super::options::model_dir;
-use crate::embed::{CheckedEmbed, Embedder};
+use crate::embed::CheckedEmbed;
 use crate::features::EncodedBattles;
-use crate::index::{BattleMeta, IndexFolder, Manifest};
+use crate::index::{BattleMeta, IndexFolder, Manifest, VectorSource};
 use crate::model::Model;
 use crate::progress::Progress;
 
@@ -155,10 +155,12 @@ pub fn similar(cfg: &SimilarConfig) -> Result<SimilarResult, PipelineError> {
         }
         Query::Text(text) => {
             let progress = Progress::hidden().with_cancel(cfg.progress.cancel().clone());
-            let dir = model_dir(&cfg.embed.model, Some(&manifest.model));
-            let embed = cfg.embed.with_max_tokens(Some(manifest.model.max_tokens));
-            let mut embedder = Embedder::open(&dir, &embed, &progress)?;
-            IndexFolder::check_model(manifest, &cfg.index, embedder.info())?;
+            if let VectorSource::Vectors { producer, .. } = &manifest.source {
+                let (index, producer) = (cfg.index.clone(), producer.clone());
+                return Err(PipelineError::QueryNeedsModel { index, producer });
+            }
+            let mut encoding = Encoding::for_index(manifest, &cfg.index, &cfg.embed, &progress)?;
+            let embedder = encoding.embedder().expect("a model index opens a model");
             let vector = embedder.embed_turns(&[std::slice::from_ref(text)], "query")?;
             Ok(SimilarResult {
                 query: text.clone(),

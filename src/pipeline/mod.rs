@@ -1,5 +1,5 @@
-//! The commands as library calls: index, predict, similar, errors and
-//! evaluate.
+//! The commands as library calls: index, predict, embed, similar, errors
+//! and evaluate.
 //!
 //! Each takes a plain, already-validated config (built by the CLI) and
 //! returns data; printing is the binary's business. One file per command,
@@ -8,6 +8,8 @@
 
 mod build;
 mod curve;
+mod embed_vectors;
+mod encoding;
 mod error;
 mod errors;
 mod evaluate;
@@ -24,6 +26,7 @@ mod fault_walk;
 
 pub use crate::fault::{environment_failure, Fault};
 pub use build::{build_index, IndexConfig, IndexSummary, StageSeconds};
+pub use embed_vectors::{embed_vectors, vectors_of, EmbedConfig, EmbedSummary};
 pub use error::PipelineError;
 pub use errors::{errors, ErrorCase, ErrorsConfig, ErrorsReport, Models, Probabilities, Rank, Texts};
 pub use evaluate::{evaluate, variants, EvaluateConfig};

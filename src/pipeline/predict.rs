@@ -4,13 +4,13 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use super::encoding::Encoding;
 use super::error::PipelineError;
-use super::options::{model_dir, open_index};
+use super::options::open_index;
 use super::submission::{check_writable, normalised, refuse_inputs, write_predictions, Input, Predictions};
 use crate::data::{read_battles, Battle, Labels};
-use crate::embed::{CheckedEmbed, EmbedStats, Embedder};
-use crate::features::EncodedBattles;
-use crate::index::IndexFolder;
+use crate::embed::{CheckedEmbed, EmbedStats, ModelChoice};
+use crate::index::{IndexFolder, VectorSource};
 use crate::model::Model;
 use crate::progress::Progress;
 
@@ -60,25 +60,27 @@ pub fn predict_rows(
     progress: &Progress,
 ) -> Result<(Predictions, PredictSummary), PipelineError> {
     let data = read_battles(test, Labels::Optional)?;
-    let (folder, mut embedder) = open_index(index, embed, progress)?;
+    let (folder, mut encoding) = open_index(index, embed, progress)?;
     let mut warnings = data.warnings;
     warnings.extend(overlap_warning(&folder, &data.battles, index));
-    let encoded = EncodedBattles::encode(&mut embedder, &data.battles, "test")?;
+    let encoded = encoding.encode(&data.battles, "test")?;
     let model = Model::assemble(folder.state, &folder.train, folder.labels, encoded.len());
     let probs = model.predict(&encoded).iter().map(normalised).collect();
-    let summary = PredictSummary { rows: encoded.len(), embedding: embedder.stats(), warnings };
+    let summary = PredictSummary { rows: encoded.len(), embedding: encoding.stats(), warnings };
     Ok((Predictions { ids: encoded.ids, probs }, summary))
 }
 
 /// The manifest of the index folder `dir`, as JSON, after checking that the
 /// model `embed` selects is the one it was built with (what `predict` checks
-/// first; the files themselves are verified when they are loaded).
+/// first; the files themselves are verified when they are loaded). An index
+/// built from vectors is checked against the vectors each call is given.
 pub fn index_manifest(dir: &Path, embed: &CheckedEmbed) -> Result<serde_json::Value, PipelineError> {
     let manifest = IndexFolder::read_manifest(dir)?;
-    let model = model_dir(&embed.model, Some(&manifest.model));
-    let embedder =
-        Embedder::open(&model, &embed.with_max_tokens(Some(manifest.model.max_tokens)), &Progress::hidden())?;
-    IndexFolder::check_model(&manifest, dir, embedder.info())?;
+    let vectors_later = matches!(manifest.source, VectorSource::Vectors { .. })
+        && !matches!(embed.model, ModelChoice::Vectors(_));
+    if !vectors_later {
+        Encoding::for_index(&manifest, dir, embed, &Progress::hidden())?;
+    }
     Ok(serde_json::to_value(&manifest).expect("a manifest serialises"))
 }
 

@@ -113,7 +113,7 @@ pub fn run_err(args: &[&str]) -> (i32, String) {
 /// cache starts empty, and 64 tokens embed about four times faster than 256.
 pub const FIXTURE_TOKENS: &str = "64";
 
-/// A small index over real rows 0..240 at [`FIXTURE_TOKENS`], built once per
+/// A small index over real rows 0..240 with the transformer at [`FIXTURE_TOKENS`], built once per
 /// test binary with an embedding cache of its own (which only this fixture's
 /// builds share).
 pub struct Built {
@@ -131,7 +131,7 @@ pub fn shared_index() -> &'static Built {
         let index = dir.path().join("idx");
         let cache = dir.path().join("cache");
         let mut args = vec!["index", "--train", train.to_str().unwrap(), "--out", index.to_str().unwrap()];
-        args.extend(["--seed", "3", "--max-tokens", FIXTURE_TOKENS]);
+        args.extend(["--seed", "3", "--max-tokens", FIXTURE_TOKENS, "--transformer"]);
         run_ok_in(&cache, &args);
         Built { dir, index, train, cache }
     })

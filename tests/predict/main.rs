@@ -44,12 +44,12 @@ fn swapping_responses_swaps_a_and_b_exactly() {
 fn mismatched_model_is_refused() {
     let b = shared_index();
     let copy = copy_index(&b.index, &b.dir.path().join("idx-other-model"));
-    edit_manifest(&copy, |m| m["model"]["sha256"] = serde_json::json!("0".repeat(64)));
+    edit_manifest(&copy, |m| m["source"]["model"]["sha256"] = serde_json::json!("0".repeat(64)));
     let test = sample_dir().join("test.csv");
     let out = b.dir.path().join("never.csv");
     let (code, err) = predict_with(&copy, &test, &out, &[]);
     assert_eq!(code, 1);
-    assert!(err.contains("was built with transformer model all-MiniLM-L6-v2"), "{err}");
+    assert!(err.contains("was built with the transformer model all-MiniLM-L6-v2"), "{err}");
     assert!(!out.exists());
 }
 

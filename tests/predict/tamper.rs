@@ -108,7 +108,7 @@ fn a_changed_tokenizer_or_config_is_a_different_model() {
         let out = d.path().join(format!("{file}.csv"));
         let (code, err) = predict_with(&b.index, &test, &out, &["--model", changed.to_str().unwrap()]);
         assert_eq!(code, 1, "{file}: {err}");
-        assert!(err.contains("was built with transformer model all-MiniLM-L6-v2 (sha256 "), "{err}");
+        assert!(err.contains("was built with the transformer model all-MiniLM-L6-v2 (sha256 "), "{err}");
         assert!(err.contains("pass --model with the model it was built with, or rebuild the index"), "{err}");
         assert!(!out.exists());
     }

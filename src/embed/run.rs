@@ -1,0 +1,89 @@
+//! One inference batch: the session's token vectors pooled the way the
+//! model folder says (`st_folder`), with its prompt and lower-casing, then
+//! L2-normalised. fastembed runs the graph and tokenises; the pooling is
+//! knnpref's own (`pooling`), so that every sentence-transformers mode works.
+
+use fastembed::{OutputKey, SingleBatchOutput, TextEmbedding};
+
+use super::pooling::{normalize, pool, Pooling};
+use super::EmbedError;
+
+/// Which output of the graph holds the token vectors, in order of
+/// preference (fastembed's own order for text models).
+const OUTPUTS: &[OutputKey] = &[
+    OutputKey::OnlyOne,
+    OutputKey::ByName("text_embeds"),
+    OutputKey::ByName("last_hidden_state"),
+    OutputKey::ByName("sentence_embedding"),
+];
+
+/// How a folder turns a text into a sentence vector, beyond the graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct PoolPlan {
+    /// The pooling mode.
+    pub pooling: Pooling,
+    /// Text put before every input (the model's prompt), if any.
+    pub prompt: Option<String>,
+    /// Leading tokens left out of the pooling (`[CLS]` and the prompt when
+    /// the folder's `include_prompt` is false), else 0.
+    pub skip: usize,
+    /// Lower-case texts first (`do_lower_case`).
+    pub lower_case: bool,
+}
+
+/// Embed one batch of fitted texts: one unit-length vector per text.
+pub(super) fn run_batch(
+    session: &mut TextEmbedding,
+    texts: &[&str],
+    plan: &PoolPlan,
+) -> Result<Vec<Vec<f32>>, EmbedError> {
+    let inputs: Vec<String> = texts
+        .iter()
+        .map(|t| {
+            let text = if plan.lower_case { t.to_lowercase() } else { t.to_string() };
+            match &plan.prompt {
+                Some(prompt) => format!("{prompt}{text}"),
+                None => text,
+            }
+        })
+        .collect();
+    let output =
+        session.transform(&inputs, Some(inputs.len())).map_err(|source| EmbedError::Run { source })?;
+    let mut vectors = Vec::with_capacity(texts.len());
+    for batch in output.into_raw() {
+        vectors.extend(pool_batch(&batch, plan)?);
+    }
+    Ok(vectors)
+}
+
+/// Pool every row of one session output.
+fn pool_batch(batch: &SingleBatchOutput, plan: &PoolPlan) -> Result<Vec<Vec<f32>>, EmbedError> {
+    let tensor = batch.select_output(&OUTPUTS).map_err(|source| EmbedError::Run { source })?;
+    let mask = &batch.attention_mask_array;
+    let shape = tensor.shape().to_vec();
+    let bad_shape = || EmbedError::OutputShape { shape: shape.clone() };
+    let values: Vec<f32> = tensor.iter().copied().collect();
+    let mut out = Vec::with_capacity(mask.nrows());
+    match *shape.as_slice() {
+        // Token vectors [batch, seq, dim]: pool them.
+        [rows, seq, dim] if rows == mask.nrows() && seq == mask.ncols() => {
+            for (r, row_mask) in mask.rows().into_iter().enumerate() {
+                let row_mask: Vec<i64> = row_mask.iter().copied().collect();
+                let hidden = &values[r * seq * dim..(r + 1) * seq * dim];
+                let mut v = pool(plan.pooling, hidden, &row_mask, dim, plan.skip);
+                normalize(&mut v);
+                out.push(v);
+            }
+        }
+        // A graph that pools itself [batch, dim]: take its vectors.
+        [rows, dim] if rows == mask.nrows() => {
+            for r in 0..rows {
+                let mut v = values[r * dim..(r + 1) * dim].to_vec();
+                normalize(&mut v);
+                out.push(v);
+            }
+        }
+        _ => return Err(bad_shape()),
+    }
+    Ok(out)
+}

@@ -1,0 +1,79 @@
+//! `knnpref embed`: the vectors of a battles file, written as a vectors
+//! file (`knnpref::vectors`) that `index`, `predict` and `evaluate` take
+//! with `--vectors`, so that embedding can run once, elsewhere, or in parts.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::encoding::{model_dir, Encoding};
+use super::error::PipelineError;
+use super::submission::{check_writable, refuse_inputs, Input};
+use crate::data::{read_battles, Labels};
+use crate::embed::{CheckedEmbed, EmbedError, EmbedStats, ModelChoice};
+use crate::fsio::write_atomic;
+use crate::progress::Progress;
+use crate::vectors::vectors_bytes;
+
+/// What `embed` needs.
+pub struct EmbedConfig {
+    /// Battles file (CSV or Parquet); winner columns are not read.
+    pub input: PathBuf,
+    /// Vectors file to write (Parquet).
+    pub out: PathBuf,
+    /// The model.
+    pub embed: CheckedEmbed,
+    /// The producer name to record; `None`: the model's identity.
+    pub producer: Option<String>,
+    /// Where progress and notes go, and the call's cancel token.
+    pub progress: Progress,
+}
+
+/// What `embed` reports back.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EmbedSummary {
+    /// Battles embedded.
+    pub rows: usize,
+    /// Their dimension.
+    pub dim: usize,
+    /// The producer recorded.
+    pub producer: String,
+    /// What embedding cost.
+    pub embedding: EmbedStats,
+    /// Problems met reading the file.
+    pub warnings: Vec<String>,
+}
+
+/// Embed a battles file and write its vectors atomically.
+pub fn embed_vectors(cfg: &EmbedConfig) -> Result<EmbedSummary, PipelineError> {
+    check_writable(&cfg.out)?;
+    let model = model_dir(&cfg.embed);
+    refuse_inputs(
+        &cfg.out,
+        &[Input::File("the battles file", &cfg.input), Input::Folder("the model folder", &model)],
+    )?;
+    let (bytes, summary) = vectors_of(cfg)?;
+    cfg.progress.cancel().check()?;
+    write_atomic(&cfg.out, |w: &mut dyn Write| w.write_all(&bytes))
+        .map_err(|source| PipelineError::Io { path: cfg.out.clone(), source })?;
+    Ok(summary)
+}
+
+/// The bytes of the vectors file `embed` would write (`cfg.out` unused).
+pub fn vectors_of(cfg: &EmbedConfig) -> Result<(Vec<u8>, EmbedSummary), PipelineError> {
+    if let ModelChoice::Vectors(_) = cfg.embed.model {
+        let why = "embed computes vectors: choose a model, not vectors";
+        return Err(EmbedError::BadOption { name: "vectors", value: "given".into(), why }.into());
+    }
+    let data = read_battles(&cfg.input, Labels::Ignored)?;
+    let mut encoding = Encoding::open(&cfg.embed, &cfg.progress)?;
+    let encoded = encoding.encode(&data.battles, "battles")?;
+    let producer = match (&cfg.producer, encoding.source()) {
+        (Some(name), _) => name.clone(),
+        (None, source) => source.producer(),
+    };
+    let (rows, dim) = (encoded.len(), encoded.dim);
+    let bytes = vectors_bytes(&producer, dim, encoded.ids, [encoded.prompt, encoded.a, encoded.b])
+        .map_err(|e| PipelineError::Io { path: cfg.out.clone(), source: std::io::Error::other(e) })?;
+    let summary = EmbedSummary { rows, dim, producer, embedding: encoding.stats(), warnings: data.warnings };
+    Ok((bytes, summary))
+}

@@ -1,0 +1,134 @@
+//! Why a vectors file is refused: each message names the file, and the
+//! battle and column where one is at fault.
+
+use std::path::PathBuf;
+
+use crate::fault::Fault;
+
+/// What can be wrong with a vectors file: the user's, a file that is not
+/// what `--vectors` needs (a refusal of the system under `Io` is found
+/// first by the caller, as for every other file).
+#[derive(Debug, thiserror::Error)]
+pub enum VectorsError {
+    /// The file or folder could not be read.
+    #[error("cannot read {path}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not Parquet, or not readable as such.
+    #[error("{path}: not a readable Parquet file")]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    /// A folder without any `.parquet` file.
+    #[error("{path} holds no .parquet file of vectors")]
+    Empty {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// No producer in the metadata.
+    #[error(
+        "{path} does not name its producer: set the Parquet metadata key `knnpref.producer` \
+         (for example with pyarrow: table.replace_schema_metadata({{\"knnpref.producer\": \"my-encoder\"}}))"
+    )]
+    NoProducer {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Parts of one folder from different producers.
+    #[error("{path} is from producer `{found}`, but earlier parts are from `{first}`")]
+    MixedProducers {
+        /// The part.
+        path: PathBuf,
+        /// The first part's producer.
+        first: String,
+        /// This part's.
+        found: String,
+    },
+    /// A column missing or not of the type needed.
+    #[error("{path}: column `{column}` {why}")]
+    Column {
+        /// The file.
+        path: PathBuf,
+        /// The column.
+        column: &'static str,
+        /// What is wrong.
+        why: String,
+    },
+    /// A vector of the wrong length.
+    #[error(
+        "{path}: battle `{id}` has a `{column}` vector of dimension {found}, expected {expected}{}",
+        expected_from.map_or(String::new(), |w| format!(" ({w})"))
+    )]
+    Dimension {
+        /// The file.
+        path: PathBuf,
+        /// The battle.
+        id: String,
+        /// The column.
+        column: &'static str,
+        /// Its length.
+        found: usize,
+        /// The length expected.
+        expected: usize,
+        /// Where the expectation comes from, when not the first vector.
+        expected_from: Option<&'static str>,
+    },
+    /// A NaN, an infinity, a null or an all-zero vector.
+    #[error("{path}: battle `{id}` has a `{column}` vector that is {what}")]
+    BadValue {
+        /// The file.
+        path: PathBuf,
+        /// The battle.
+        id: String,
+        /// The column.
+        column: &'static str,
+        /// `not finite (NaN or infinite)`, `null` or `all zeros`.
+        what: &'static str,
+    },
+    /// One battle twice.
+    #[error("{path}: battle `{id}` appears twice")]
+    DuplicateId {
+        /// The file.
+        path: PathBuf,
+        /// The battle.
+        id: String,
+    },
+    /// A battle of the data that the vectors lack.
+    #[error("{path} has no vectors for battle `{id}` (column `id`), the first of {count} battles of the data it lacks")]
+    Missing {
+        /// The vectors file or folder.
+        path: PathBuf,
+        /// The first battle missing.
+        id: String,
+        /// How many are missing.
+        count: usize,
+    },
+}
+
+impl VectorsError {
+    /// Whose fault: the user's, who gave the file.
+    pub fn fault(&self) -> Fault {
+        use VectorsError as V;
+        match self {
+            V::Io { .. }
+            | V::Parquet { .. }
+            | V::Empty { .. }
+            | V::NoProducer { .. }
+            | V::MixedProducers { .. }
+            | V::Column { .. }
+            | V::Dimension { .. }
+            | V::BadValue { .. }
+            | V::DuplicateId { .. }
+            | V::Missing { .. } => Fault::User,
+        }
+    }
+}

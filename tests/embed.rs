@@ -1,0 +1,251 @@
+//! `knnpref embed` and `--vectors`: vectors written by `embed` give the
+//! predictions of the model run inside knnpref, bad vectors are refused by
+//! name, and an index finds its model again from the folder it recorded.
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use knnpref::vectors::{vectors_bytes, BattleVectors};
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `knnpref embed` of `input` into `out` with `model_flags`.
+fn embed(input: &Path, out: &Path, model_flags: &[&str]) -> String {
+    let mut args = vec!["embed", "--in", s(input), "--out", s(out)];
+    args.extend(model_flags);
+    run_ok(&args)
+}
+
+fn max_gap(a: &[[f64; 3]], b: &[[f64; 3]]) -> f64 {
+    a.iter().zip(b).flat_map(|(x, y)| (0..3).map(move |c| (x[c] - y[c]).abs())).fold(0.0, f64::max)
+}
+
+/// Index + predict with `model_flags` in-process, and again from the vectors
+/// `knnpref embed` wrote with the same flags: the predictions agree.
+fn vectors_match_the_model(model_flags: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let train = train_subset(d, "train.csv", 0..160);
+    let test = test_subset(d, "test.csv", 160..200, false);
+    let (tv, sv) = (d.join("train.parquet"), d.join("test.parquet"));
+    let said = embed(&train, &tv, model_flags);
+    assert!(said.contains("wrote vectors of 160 battles"), "{said}");
+    embed(&test, &sv, model_flags);
+
+    let mut args = vec!["index", "--train", s(&train), "--out"];
+    let (im, iv) = (d.join("idx-model"), d.join("idx-vectors"));
+    run_ok(&[&args[..], &[s(&im)], model_flags].concat());
+    args.extend([s(&iv), "--vectors", s(&tv)]);
+    run_ok(&args);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(iv.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["source"]["kind"], "vectors");
+    let producer = BattleVectors::read(&tv).unwrap().producer;
+    assert_eq!(manifest["source"]["producer"], producer.as_str());
+
+    let (_, in_process) = predict_ok_with(&im, &test, &d.join("a.csv"), &[]);
+    let (_, from_vectors) = predict_ok_with(&iv, &test, &d.join("b.csv"), &["--vectors", s(&sv)]);
+    // Vectors of the index's own model are accepted by the model index too.
+    let (_, mixed) = predict_ok_with(&im, &test, &d.join("c.csv"), &["--vectors", s(&sv)]);
+    assert!(max_gap(&in_process, &from_vectors) <= 1e-6, "{}", max_gap(&in_process, &from_vectors));
+    assert!(max_gap(&in_process, &mixed) <= 1e-6);
+}
+
+fn predict_ok_with(index: &Path, test: &Path, out: &Path, extra: &[&str]) -> (Vec<String>, Vec<[f64; 3]>) {
+    let (code, err) = predict_with(index, test, out, extra);
+    assert_eq!(code, 0, "{err}");
+    read_submission(out)
+}
+
+#[test]
+fn vectors_of_the_transformer_predict_as_the_transformer_does() {
+    vectors_match_the_model(&["--transformer", "--max-tokens", FIXTURE_TOKENS]);
+}
+
+#[test]
+fn vectors_of_the_static_model_predict_as_the_static_model_does() {
+    vectors_match_the_model(&["--static"]);
+}
+
+/// A vectors index over rows 0..120 of the sample (static model), its
+/// vectors, and a test file of rows 120..150 with its vectors.
+struct VectorsIndex {
+    dir: tempfile::TempDir,
+    index: PathBuf,
+    test: PathBuf,
+    test_vectors: PathBuf,
+}
+
+fn vectors_index() -> VectorsIndex {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let train = train_subset(d, "train.csv", 0..120);
+    let test = test_subset(d, "test.csv", 120..150, false);
+    let (tv, sv) = (d.join("train.parquet"), d.join("test.parquet"));
+    embed(&train, &tv, &["--static", "--producer", "my-encoder"]);
+    embed(&test, &sv, &["--static", "--producer", "my-encoder"]);
+    let index = d.join("idx");
+    run_ok(&["index", "--train", s(&train), "--out", s(&index), "--vectors", s(&tv)]);
+    VectorsIndex { dir, index, test, test_vectors: sv }
+}
+
+/// A change to a vectors file's ids, columns and dimension.
+type Edit = dyn FnOnce(&mut Vec<String>, &mut [Vec<f32>; 3], &mut usize);
+
+/// Rewrite the vectors file `from` as `to` after `edit`.
+fn rewrite(from: &Path, to: &Path, producer: &str, edit: Box<Edit>) {
+    let v = BattleVectors::read(from).unwrap();
+    let mut ids = read_ids(from);
+    let mut cols = v.gather(&ids).unwrap();
+    let mut dim = v.dim;
+    edit(&mut ids, &mut cols, &mut dim);
+    std::fs::write(to, vectors_bytes(producer, dim, ids, cols).unwrap()).unwrap();
+}
+
+/// The ids of a vectors file, in its order.
+fn read_ids(path: &Path) -> Vec<String> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let file = std::fs::File::open(path).unwrap();
+    let mut ids = Vec::new();
+    for batch in ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap() {
+        let batch = batch.unwrap();
+        let col = batch.column_by_name("id").unwrap();
+        let col = col.as_any().downcast_ref::<arrow::array::StringArray>().unwrap();
+        ids.extend(col.iter().map(|v| v.unwrap().to_string()));
+    }
+    ids
+}
+
+#[test]
+fn bad_vectors_are_refused_naming_what_is_wrong() {
+    let v = vectors_index();
+    let d = v.dir.path();
+    let ok = predict_ok_with(&v.index, &v.test, &d.join("ok.csv"), &["--vectors", s(&v.test_vectors)]);
+    assert_eq!(ok.0.len(), 30);
+
+    let cases: Vec<(&str, &str, Box<Edit>, &str)> = vec![
+        (
+            "missing",
+            "my-encoder",
+            Box::new(|ids, cols, dim| {
+                ids.pop();
+                for c in cols.iter_mut() {
+                    c.truncate(c.len() - *dim);
+                }
+            }),
+            "has no vectors for battle",
+        ),
+        ("nan", "my-encoder", Box::new(|_, cols, _| cols[1][5] = f32::NAN), "not finite"),
+        (
+            "dim",
+            "my-encoder",
+            Box::new(|_, cols, dim| {
+                for c in cols.iter_mut() {
+                    *c = c.chunks(*dim).flat_map(|r| r[..8].to_vec()).collect();
+                }
+                *dim = 8;
+            }),
+            "dimension 8",
+        ),
+        ("other", "someone-else", Box::new(|_, _, _| {}), "producer `someone-else`"),
+    ];
+    for (name, producer, edit, expect) in cases {
+        let bad = d.join(format!("{name}.parquet"));
+        rewrite(&v.test_vectors, &bad, producer, edit);
+        let out = d.join(format!("{name}.csv"));
+        let (code, err) = predict_with(&v.index, &v.test, &out, &["--vectors", s(&bad)]);
+        assert_eq!(code, 1, "{name}: {err}");
+        assert!(err.contains(expect), "{name}: {err}");
+        assert!(!out.exists(), "{name}: nothing is written");
+    }
+    // An index built from vectors needs them.
+    let (code, err) = predict_with(&v.index, &v.test, &d.join("none.csv"), &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("pass --vectors") && err.contains("my-encoder"), "{err}");
+}
+
+#[test]
+fn embed_refuses_vectors_and_an_output_that_is_its_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let test = test_subset(dir.path(), "test.csv", 0..5, false);
+    let (code, err) = run_err(&["embed", "--in", s(&test), "--out", s(&test), "--static"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("test.csv"), "{err}");
+    let (code, err) = run_err(&[
+        "embed",
+        "--in",
+        s(&test),
+        "--out",
+        s(&dir.path().join("v.parquet")),
+        "--vectors",
+        s(&test),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("choose a model"), "{err}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn an_index_finds_its_model_folder_again_and_says_when_it_has_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = d.join("elsewhere").join("my-static");
+    copy_dir(&knnpref::embed::static_model_dir(), &model);
+    let train = train_subset(d, "train.csv", 0..100);
+    let test = test_subset(d, "test.csv", 100..120, false);
+    let index = d.join("idx");
+    run_ok(&["index", "--train", s(&train), "--out", s(&index), "--model", s(&model)]);
+    let (ids, _) = predict_ok_with(&index, &test, &d.join("a.csv"), &[]);
+    assert_eq!(ids.len(), 20, "predict without --model uses the recorded folder");
+
+    let moved = d.join("moved");
+    std::fs::rename(model.parent().unwrap(), &moved).unwrap();
+    let out = d.join("b.csv");
+    let (code, err) = predict_with(&index, &test, &out, &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("my-static") && err.contains("which is gone") && err.contains("pass --model"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let (ids, _) = predict_ok_with(&index, &test, &out, &["--model", s(&moved.join("my-static"))]);
+    assert_eq!(ids.len(), 20);
+}
+
+#[test]
+fn an_index_of_a_provisioned_model_follows_knnpref_home() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let name = knnpref::embed::STATIC_MODEL;
+    copy_dir(&knnpref::embed::static_model_dir(), &d.join("home1/models").join(name));
+    let train = train_subset(d, "train.csv", 0..100);
+    let test = test_subset(d, "test.csv", 100..110, false);
+    let index = d.join("idx");
+    let home = |h: &str| {
+        let mut c = knnpref();
+        c.env("KNNPREF_HOME", d.join(h));
+        c
+    };
+    let built =
+        home("home1").args(["index", "--train", s(&train), "--out", s(&index), "--static"]).output().unwrap();
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    std::fs::rename(d.join("home1"), d.join("home2")).unwrap();
+    let out = d.join("sub.csv");
+    let run =
+        home("home2").args(["predict", "--index", s(&index), "--test", s(&test), "--out", s(&out)]).output();
+    let run = run.unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(read_submission(&out).0.len(), 10);
+}
