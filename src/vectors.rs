@@ -74,17 +74,14 @@ impl BattleVectors {
         } else {
             vec![path.to_owned()]
         };
-        let mut out = BattleVectors {
-            path: path.to_owned(),
-            producer: String::new(),
-            dim: 0,
-            rows: HashMap::new(),
-            values: Default::default(),
-        };
-        for (i, part) in parts.iter().enumerate() {
-            out.read_part(part, i == 0)?;
+        let mut reader = Reader::default();
+        for part in &parts {
+            reader.read_part(part)?;
         }
-        Ok(out)
+        let Reader { producer: Some(producer), dim: Some(dim), rows, values } = reader else {
+            return Err(VectorsError::Empty { path: path.to_owned() });
+        };
+        Ok(BattleVectors { path: path.to_owned(), producer, dim, rows, values })
     }
 
     /// Number of battles.
@@ -118,8 +115,20 @@ impl BattleVectors {
             out
         }))
     }
+}
 
-    fn read_part(&mut self, path: &Path, first: bool) -> Result<(), VectorsError> {
+/// Vectors being read part by part; the producer and dimension are known
+/// once the first part and the first vector have been read.
+#[derive(Default)]
+struct Reader {
+    producer: Option<String>,
+    dim: Option<usize>,
+    rows: HashMap<String, usize>,
+    values: [Vec<f32>; 3],
+}
+
+impl Reader {
+    fn read_part(&mut self, path: &Path) -> Result<(), VectorsError> {
         let file =
             std::fs::File::open(path).map_err(|source| VectorsError::Io { path: path.to_owned(), source })?;
         let pq = |source| VectorsError::Parquet { path: path.to_owned(), source };
@@ -134,14 +143,13 @@ impl BattleVectors {
         let producer =
             meta(PRODUCER_KEY).ok_or_else(|| VectorsError::NoProducer { path: path.to_owned() })?;
         let declared = meta(DIM_KEY).and_then(|d| d.trim().parse::<usize>().ok());
-        if first {
-            self.producer = producer;
-        } else if producer != self.producer {
-            return Err(VectorsError::MixedProducers {
-                path: path.to_owned(),
-                first: self.producer.clone(),
-                found: producer,
-            });
+        match &self.producer {
+            None => self.producer = Some(producer),
+            Some(first) if *first != producer => {
+                let first = first.clone();
+                return Err(VectorsError::MixedProducers { path: path.to_owned(), first, found: producer });
+            }
+            Some(_) => {}
         }
         let reader = builder.build().map_err(pq)?;
         for batch in reader {
@@ -192,9 +200,9 @@ impl BattleVectors {
                     return Err(bad("not finite (NaN or infinite)"));
                 }
                 let expected = match (self.dim, declared) {
-                    (0, None) => None,
-                    (0, Some(d)) => Some((d, Some("the file's knnpref.dim"))),
-                    (d, _) => Some((d, None)),
+                    (Some(d), _) => Some((d, None)),
+                    (None, Some(d)) => Some((d, Some("the file's knnpref.dim"))),
+                    (None, None) => None,
                 };
                 if let Some((expected, expected_from)) = expected.filter(|(d, _)| *d != v.len()) {
                     return Err(VectorsError::Dimension {
@@ -209,7 +217,7 @@ impl BattleVectors {
                 if v.is_empty() {
                     return Err(bad("empty"));
                 }
-                self.dim = v.len();
+                self.dim = Some(v.len());
                 let values = v.values();
                 if values.iter().any(|x| !x.is_finite()) {
                     return Err(bad("not finite (NaN or infinite)"));

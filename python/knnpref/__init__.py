@@ -173,20 +173,11 @@ def _as_path(data: Any, name: str) -> Iterator[str]:
     is_table = type(data).__module__.split(".")[0] == "pyarrow"
     if not (is_frame or is_table):
         raise TypeError(f"{name}: expected a path, a pandas DataFrame or a pyarrow Table, got {type(data).__name__}")
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError as e:
-        # A missing optional dependency is an ImportError that says what to install.
-        raise ImportError(
-            f"{name}: a {type(data).__name__} is passed to knnpref through pyarrow, which is not installed; "
-            "run `pip install 'knnpref[pandas]'` (or `pip install pyarrow`), or pass a file path",
-            name="pyarrow",
-        ) from e
+    pa = _pyarrow(f"{name}: a {type(data).__name__} is passed to knnpref through pyarrow", ", or pass a file path")
     table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
     with tempfile.TemporaryDirectory(prefix="knnpref-") as tmp:
         path = os.path.join(tmp, f"{name}.parquet")
-        pq.write_table(table, path)
+        pa.parquet.write_table(table, path)
         yield path
 
 
@@ -194,14 +185,15 @@ PRODUCER_KEY = "knnpref.producer"
 VECTOR_COLUMNS = ("prompt", "response_a", "response_b")
 
 
-def _pyarrow(what: str) -> Any:
+def _pyarrow(lead: str, alternative: str = "") -> Any:
+    """pyarrow (with pyarrow.parquet loaded), or an ImportError that says what to install."""
     try:
         import pyarrow as pa
         import pyarrow.parquet  # noqa: F401
     except ImportError as e:
         raise ImportError(
-            f"{what} goes through pyarrow, which is not installed; run `pip install 'knnpref[pandas]'` "
-            "(or `pip install pyarrow`)",
+            f"{lead}, which is not installed; run `pip install 'knnpref[pandas]'` (or `pip install pyarrow`)"
+            + alternative,
             name="pyarrow",
         ) from e
     return pa
@@ -219,7 +211,7 @@ def _vectors_path(vectors: Any, producer: Optional[str] = None) -> Iterator[Opti
     if vectors is None or isinstance(vectors, (str, os.PathLike)):
         yield None if vectors is None else os.fspath(vectors)
         return
-    pa = _pyarrow("vectors given as a table")
+    pa = _pyarrow("vectors given as a table go through pyarrow")
     if isinstance(vectors, pa.Table):
         table = vectors
     elif hasattr(vectors, "to_records") and hasattr(vectors, "columns"):  # pandas.DataFrame
@@ -237,9 +229,7 @@ def _vectors_path(vectors: Any, producer: Optional[str] = None) -> Iterator[Opti
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), PRODUCER_KEY: producer})
     with tempfile.TemporaryDirectory(prefix="knnpref-") as tmp:
         path = os.path.join(tmp, "vectors.parquet")
-        import pyarrow.parquet as pq
-
-        pq.write_table(table, path)
+        pa.parquet.write_table(table, path)
         yield path
 
 
@@ -279,7 +269,7 @@ def embed(
     it (or a path it was written to with ``pyarrow.parquet.write_table``) as
     ``vectors=`` to :func:`build_index`, :meth:`Index.predict` or :func:`evaluate`.
     """
-    pa = _pyarrow("knnpref.embed's result")
+    pa = _pyarrow("knnpref.embed returns a pyarrow Table, and pyarrow")
     options = _embed(model, quantized, static, max_tokens, threads, cache, progress, transformer)
     with _as_path(data, "data") as path, _call(options) as call:
         raw, _summary = _native.embed_vectors(path, producer, call)

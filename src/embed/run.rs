@@ -59,18 +59,19 @@ pub(super) fn run_batch(
 /// Pool every row of one session output.
 fn pool_batch(batch: &SingleBatchOutput, plan: &PoolPlan) -> Result<Vec<Vec<f32>>, EmbedError> {
     let tensor = batch.select_output(&OUTPUTS).map_err(|source| EmbedError::Run { source })?;
-    let mask = &batch.attention_mask_array;
+    let mask = batch.attention_mask_array.as_standard_layout();
     let shape = tensor.shape().to_vec();
     let bad_shape = || EmbedError::OutputShape { shape: shape.clone() };
-    let values: Vec<f32> = tensor.iter().copied().collect();
+    // ONNX Runtime's outputs are row-major already: no copy then.
+    let tensor = tensor.as_standard_layout();
+    let values = tensor.as_slice().ok_or_else(bad_shape)?;
     let mut out = Vec::with_capacity(mask.nrows());
     match *shape.as_slice() {
         // Token vectors [batch, seq, dim]: pool them.
         [rows, seq, dim] if rows == mask.nrows() && seq == mask.ncols() => {
-            for (r, row_mask) in mask.rows().into_iter().enumerate() {
-                let row_mask: Vec<i64> = row_mask.iter().copied().collect();
-                let hidden = &values[r * seq * dim..(r + 1) * seq * dim];
-                let mut v = pool(plan.pooling, hidden, &row_mask, dim, plan.skip);
+            let masks = mask.as_slice().ok_or_else(bad_shape)?;
+            for (hidden, row_mask) in values.chunks_exact(seq * dim).zip(masks.chunks_exact(seq)) {
+                let mut v = pool(plan.pooling, hidden, row_mask, dim, plan.skip);
                 normalize(&mut v);
                 out.push(v);
             }

@@ -54,17 +54,11 @@ impl EncodedBattles {
         turns.extend(battles.iter().map(|b| b.prompt.as_slice()));
         turns.extend(battles.iter().map(|b| b.response_a.as_slice()));
         turns.extend(battles.iter().map(|b| b.response_b.as_slice()));
-        let all = embedder.embed_turns(&turns, what)?;
+        let mut all = embedder.embed_turns(&turns, what)?;
         let dim = embedder.info().dim;
-        Ok(EncodedBattles {
-            dim,
-            ids: battles.iter().map(|b| b.id.clone()).collect(),
-            prompt: all[..n * dim].to_vec(),
-            a: all[n * dim..2 * n * dim].to_vec(),
-            b: all[2 * n * dim..].to_vec(),
-            stats: battles.iter().map(BattleStats::of).collect(),
-            labels: battles.iter().map(|b| b.label).collect(),
-        })
+        let b = all.split_off(2 * n * dim);
+        let a = all.split_off(n * dim);
+        Ok(EncodedBattles::with_vectors(battles, dim, all, a, b))
     }
 
     /// Battles with vectors computed elsewhere (row-major, `dim` each,

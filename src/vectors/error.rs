@@ -28,8 +28,8 @@ pub enum VectorsError {
         #[source]
         source: parquet::errors::ParquetError,
     },
-    /// A folder without any `.parquet` file.
-    #[error("{path} holds no .parquet file of vectors")]
+    /// No vectors at all: a folder without any `.parquet` file, or no rows.
+    #[error("{path} holds no vectors (no .parquet file, or no rows)")]
     Empty {
         /// The folder.
         path: PathBuf,
