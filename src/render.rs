@@ -11,6 +11,11 @@ pub(crate) fn embedding_line(quiet: bool, s: &knnpref::embed::EmbedStats) {
     if quiet {
         return;
     }
+    if s.texts == 0 && s.cached == 0 {
+        // Vectors were given, or every battle came from a base index.
+        eprintln!("embedding: no texts to embed");
+        return;
+    }
     eprintln!(
         "embedding: {} texts, {} tokens in {:.1} s ({} tokens/s), padding {:.1}%; {} from the cache",
         thousands(s.texts as f64),
@@ -45,6 +50,21 @@ pub(crate) fn print_index(
             "time: read {:.1} s, embed {:.1} s (truncation {:.1} s), fit {:.1} s, save {:.1} s",
             t.read, t.embed, s.embedding.truncate_seconds, t.fit, t.save
         );
+    }
+    if s.base_rows > 0 || s.skipped > 0 {
+        writeln!(
+            out,
+            "base: {} battles with their vectors from the base index (not embedded), {} new{}",
+            thousands(s.base_rows as f64),
+            thousands((s.rows - s.base_rows) as f64),
+            match s.skipped {
+                0 => String::new(),
+                n => format!(
+                    "; {} battles of the training file skipped, the base holds them",
+                    thousands(n as f64)
+                ),
+            }
+        )?;
     }
     writeln!(
         out,

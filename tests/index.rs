@@ -22,7 +22,7 @@ fn writes_manifest_and_tables() {
     let b = shared_index();
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(b.index.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest["format_version"], 5);
+    assert_eq!(manifest["format_version"], 6);
     assert_eq!(manifest["source"]["model"]["id"], "all-MiniLM-L6-v2");
     assert_eq!(manifest["source"]["model"]["dim"], 384);
     assert_eq!(manifest["rows"], 240);
@@ -35,7 +35,9 @@ fn writes_manifest_and_tables() {
     assert_eq!(head["params"]["seed"], 3);
     assert_eq!(head["params"]["hnsw"]["m"], 16);
     assert_eq!(manifest["source"]["model"]["sha256"].as_str().unwrap().len(), 64);
-    assert_eq!(manifest["train_sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(manifest["train"].as_array().unwrap().len(), 1, "one training file");
+    assert_eq!(manifest["train"][0]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(manifest["train"][0]["rows"], 240);
     assert_eq!(manifest["files"].as_object().unwrap().len(), 3);
     for (role, ext) in [("embeddings", "parquet"), ("battles", "parquet"), ("head", "json")] {
         let sha = manifest["files"][role]["sha256"].as_str().unwrap();

@@ -42,10 +42,10 @@ fn submission(index: &Path, test: &Path, out: &Path) -> Vec<u8> {
 /// Start `index` paused at `stage`, and wait until it says it is there.
 /// Returns the process and the rest of its stderr, to be drained later (so
 /// that its last words, e.g. the Ctrl-C message, find the pipe open).
-fn start_paused(train: &Path, out: &Path, stage: &str) -> (Child, BufReader<ChildStderr>) {
+fn start_paused(args: &[String], stage: &str) -> (Child, BufReader<ChildStderr>) {
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("knnpref"))
         .arg("--quiet")
-        .args(index_args(train, out))
+        .args(args)
         .env("KNNPREF_TEST_PAUSE_AT", stage)
         .env("KNNPREF_TEST_PAUSE_SECS", "600")
         .stdout(Stdio::null())
@@ -110,7 +110,7 @@ fn setup() -> Setup {
 /// `signal`, and check the folder predicts as B before the commit and as A after.
 fn stop_at(s: &Setup, stage: &str, signal: &str) -> PathBuf {
     let index = copy_index(&s.index_b, &s.dir.path().join(format!("idx-{stage}-{signal}")));
-    let (mut child, mut stderr) = start_paused(&s.train_a, &index, stage);
+    let (mut child, mut stderr) = start_paused(&index_args(&s.train_a, &index), stage);
     let sent = Command::new("kill").args([format!("-{signal}"), child.id().to_string()]).status().unwrap();
     assert!(sent.success());
     let status = child.wait().unwrap();
@@ -162,4 +162,30 @@ fn a_killed_or_interrupted_save_leaves_the_old_or_the_new_index() {
     assert_eq!(found, want, "old files and temporaries removed");
     let sub = submission(leftover, &s.test, &s.dir.path().join("sub-after.csv"));
     assert!(sub == s.sub_a);
+}
+
+#[test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test-hooks feature (scripts/test.sh)")]
+fn a_killed_growth_into_its_own_base_folder_leaves_the_old_or_the_grown_index() {
+    let s = setup();
+    let d = s.dir.path();
+    let with_base = |base: &Path, out: &Path| {
+        let mut args = index_args(&s.train_a, out);
+        args.extend(["--base".to_string(), base.to_str().unwrap().to_string()]);
+        args
+    };
+    let reference = d.join("grown-reference");
+    let args = with_base(&s.index_b, &reference);
+    run_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let grown = submission(&reference, &s.test, &d.join("sub-grown.csv"));
+    assert!(grown != s.sub_b, "growing must change the predictions for the test to mean anything");
+    for stage in STAGES {
+        let index = copy_index(&s.index_b, &d.join(format!("grow-{stage}")));
+        let (mut child, _stderr) = start_paused(&with_base(&index, &index), stage);
+        assert!(Command::new("kill").args(["-KILL", &child.id().to_string()]).status().unwrap().success());
+        assert_eq!(child.wait().unwrap().signal(), Some(9));
+        let sub = submission(&index, &s.test, &d.join(format!("sub-grow-{stage}.csv")));
+        let (want, which) = if new_index_committed(stage) { (&grown, "grown") } else { (&s.sub_b, "base") };
+        assert!(sub == *want, "after SIGKILL at {stage} the folder does not predict as the {which} index");
+    }
 }

@@ -37,93 +37,31 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
-import time
 from contextlib import contextmanager
 from typing import Any, Callable, Dict, Iterator, Optional, Union
 
 from . import _native
 from ._native import DataError, IndexRefused
+from ._progress import _default_progress, _TextLines, _TqdmBars
 
-__all__ = ["DataError", "Index", "IndexRefused", "build_index", "embed", "evaluate", "__version__"]
+__all__ = [
+    "DataError",
+    "Embedder",
+    "Index",
+    "IndexRefused",
+    "Predictor",
+    "build_index",
+    "embed",
+    "evaluate",
+    "__version__",
+]
 __version__: str = _native.__version__
 
 PathLike = Union[str, "os.PathLike[str]"]
 ProgressCallback = Callable[[str, int, Optional[int], bool], Any]
 Progress = Union[bool, ProgressCallback]
 SUBMISSION_COLUMNS = ("id", "winner_model_a", "winner_model_b", "winner_tie")
-
-
-class _TextLines:
-    """The default progress without tqdm: one-line updates on ``sys.stderr``.
-
-    A stage's start and end, and while it runs at most one line every
-    ``every`` seconds.
-    """
-
-    def __init__(self, every: float = 10.0) -> None:
-        self.every = every
-        self._started: Dict[str, float] = {}
-        self._last: Dict[str, float] = {}
-
-    def __call__(self, stage: str, position: int, total: Optional[int], finished: bool) -> None:
-        now = time.monotonic()
-        if stage not in self._started:
-            self._started[stage] = self._last[stage] = now
-            self._write(f"knnpref: {stage} ...")
-            if not finished:
-                return
-        elapsed = now - self._started[stage]
-        if total is not None:
-            done = f" {position:,}/{total:,} ({100 * position / max(total, 1):.0f}%)"
-        else:
-            done = f" {position:,}" if position else ""
-        if finished:
-            self._write(f"knnpref: {stage} done{done} in {elapsed:.1f}s")
-            del self._started[stage], self._last[stage]
-        elif now - self._last[stage] >= self.every:
-            self._last[stage] = now
-            self._write(f"knnpref: {stage}{done}, {elapsed:.0f}s")
-
-    @staticmethod
-    def _write(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        self._started.clear()
-        self._last.clear()
-
-
-class _TqdmBars:
-    """The default progress with tqdm: one ``tqdm.auto`` bar per stage."""
-
-    def __init__(self, tqdm: Any) -> None:
-        self._tqdm = tqdm
-        self._bars: Dict[str, Any] = {}
-
-    def __call__(self, stage: str, position: int, total: Optional[int], finished: bool) -> None:
-        bar = self._bars.get(stage)
-        if bar is None:
-            unit = "tok" if stage.startswith("embedding") else "fit" if stage == "evaluating" else "it"
-            bar = self._bars[stage] = self._tqdm(total=total, desc=stage, unit=unit, unit_scale=unit == "tok")
-        bar.update(position - bar.n)
-        if finished:
-            bar.close()
-            del self._bars[stage]
-
-    def close(self) -> None:
-        for bar in self._bars.values():
-            bar.close()
-        self._bars.clear()
-
-
-def _default_progress() -> Union[_TextLines, _TqdmBars]:
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return _TextLines()
-    return _TqdmBars(tqdm)
 
 
 @contextmanager
@@ -147,6 +85,7 @@ def _embed(
     cache: bool = True,
     progress: Progress = True,
     transformer: bool = False,
+    device: str = "cpu",
 ) -> Dict[str, Any]:
     if not isinstance(progress, bool) and not callable(progress):
         raise TypeError(f"progress: expected True, False or a callable, got {type(progress).__name__}")
@@ -157,6 +96,7 @@ def _embed(
         "transformer": transformer,
         "vectors": None,
         "max_tokens": max_tokens,
+        "device": device,
         "threads": threads,
         "use_cache": cache,
         "progress": progress,
@@ -378,6 +318,8 @@ def build_index(
     static: bool = False,
     transformer: bool = False,
     vectors: Any = None,
+    base: Optional[PathLike] = None,
+    skip_existing: bool = False,
     threads: Optional[int] = None,
     cache: bool = True,
     progress: Progress = True,
@@ -391,7 +333,10 @@ def build_index(
     static model (``transformer`` the provisioned fp32 transformer), ``vectors``
     gives the battles' vectors instead of a model (a path, a pyarrow Table, a
     DataFrame or a dict of arrays, as :func:`embed` returns), ``max_tokens``
-    defaults to the model's own. Raises
+    defaults to the model's own. ``base`` grows an index folder (``index
+    --base``): its battles come first with their stored vectors, only
+    ``train`` is embedded, and ``skip_existing`` leaves out battles the base
+    already holds instead of refusing them. Raises
     :class:`DataError` for bad input (the CLI's message). The summary that the
     CLI prints is in ``index.summary``.
 
@@ -404,7 +349,10 @@ def build_index(
     embed = _embed(model, quantized, static, max_tokens, threads, cache, progress, transformer)
     with _as_path(train, "train") as path, _vectors_path(vectors) as vpath, _call(embed) as options:
         options = dict(options, vectors=vpath)
-        summary = json.loads(_native.build_index(path, os.fspath(out), seed, folds, neighbours, options))
+        base_path = None if base is None else os.fspath(base)
+        summary = json.loads(
+            _native.build_index(path, os.fspath(out), seed, folds, neighbours, options, base_path, skip_existing)
+        )
     # Just written and checked by the library: read its manifest without re-checking the model.
     with open(os.path.join(os.fspath(out), "manifest.json"), encoding="utf-8") as f:
         manifest = json.load(f)
@@ -455,3 +403,6 @@ def evaluate(
             options,
         )
     return json.loads(text)
+
+
+from ._held import Embedder, Predictor  # noqa: E402  (they use the helpers above)

@@ -22,7 +22,16 @@ class DataError(ValueError):
 class IndexRefused(ValueError):
     """An index folder that cannot be used as asked (not an index, modified, newer, other model)."""
 
-def build_index(train: str, out: str, seed: int, folds: int, neighbours: int, embed: Dict[str, Any]) -> str: ...
+def build_index(
+    train: str,
+    out: str,
+    seed: int,
+    folds: int,
+    neighbours: int,
+    embed: Dict[str, Any],
+    base: Optional[str] = None,
+    skip_existing: bool = False,
+) -> str: ...
 def predict(
     index: str, test: str, out: Optional[str], embed: Dict[str, Any]
 ) -> Tuple[List[str], List[float], List[float], List[float], str]: ...
@@ -39,3 +48,11 @@ def evaluate(
     embed: Dict[str, Any],
 ) -> str: ...
 def manifest(index: str, embed: Dict[str, Any]) -> str: ...
+
+class Embedder:
+    def __init__(self, producer: Optional[str], embed: Dict[str, Any]) -> None: ...
+    def vectors(self, data: str) -> Tuple[bytes, str]: ...
+
+class Predictor:
+    def __init__(self, index: str, queries: int, embed: Dict[str, Any]) -> None: ...
+    def predict(self, test: str) -> Tuple[List[str], List[float], List[float], List[float], str]: ...

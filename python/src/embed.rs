@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use knnpref::embed::{CheckedEmbed, EmbedOptions, ModelChoice, ModelFlags};
+use knnpref::embed::{CheckedEmbed, Device, EmbedOptions, ModelChoice, ModelFlags};
 use knnpref::pipeline;
 use knnpref::progress::{Cancel, Progress};
 use pyo3::prelude::*;
@@ -23,6 +23,8 @@ pub(crate) struct Embed {
     /// A vectors file or folder instead of a model.
     vectors: Option<PathBuf>,
     max_tokens: Option<usize>,
+    /// `"cpu"`, `"cuda"` or `"auto"`, as the CLI's `--device`.
+    device: String,
     threads: Option<usize>,
     use_cache: bool,
     /// `None`: no progress; else `callable(stage, position, total, finished)`.
@@ -43,8 +45,18 @@ impl Embed {
         let model = ModelChoice::from_flags(flags).map_err(|e| to_py(e.into()))?;
         let threads =
             self.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let device = match self.device.as_str() {
+            "cpu" => Device::Cpu,
+            "cuda" => Device::Cuda,
+            "auto" => Device::Auto,
+            other => {
+                let msg = format!("device: expected \"cpu\", \"cuda\" or \"auto\", got {other:?}");
+                return Err(pyo3::exceptions::PyValueError::new_err(msg));
+            }
+        };
         let options = EmbedOptions {
             model,
+            device,
             max_tokens: self.max_tokens,
             use_cache: self.use_cache,
             ..EmbedOptions::new(threads)

@@ -32,6 +32,7 @@ use pyo3::exceptions::{PyException, PyKeyboardInterrupt, PyRuntimeError, PyRunti
 use pyo3::prelude::*;
 
 mod embed;
+mod held;
 use embed::Embed;
 
 create_exception!(
@@ -61,7 +62,7 @@ struct Owned {
 
 /// Progress events waiting for the calling thread, throttled per stage.
 #[derive(Default)]
-struct Queue {
+pub(crate) struct Queue {
     state: Mutex<QueueState>,
 }
 
@@ -154,7 +155,8 @@ pub(crate) fn to_py(err: PipelineError) -> PyErr {
         e if e.is_cancelled() => PyKeyboardInterrupt::new_err(text),
         PipelineError::Index(_)
         | PipelineError::MaxTokensMismatch { .. }
-        | PipelineError::ModelGone { .. } => IndexRefused::new_err(text),
+        | PipelineError::ModelGone { .. }
+        | PipelineError::BaseOptions { .. } => IndexRefused::new_err(text),
         e if e.fault() == Fault::User => DataError::new_err(text),
         _ => PyRuntimeError::new_err(text),
     }
@@ -224,7 +226,8 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
 
 /// Build an index folder; returns the summary as JSON.
 #[pyfunction]
-#[pyo3(signature = (train, out, seed, folds, neighbours, embed))]
+#[pyo3(signature = (train, out, seed, folds, neighbours, embed, base=None, skip_existing=false))]
+#[allow(clippy::too_many_arguments)] // one per keyword of the Python function
 fn build_index(
     py: Python<'_>,
     train: PathBuf,
@@ -233,10 +236,14 @@ fn build_index(
     folds: usize,
     neighbours: usize,
     embed: Embed,
+    base: Option<PathBuf>,
+    skip_existing: bool,
 ) -> PyResult<String> {
     let params = fit_params(seed, folds, neighbours)?;
     let (options, progress, call) = embed.options(py)?;
-    let cfg = pipeline::IndexConfig { train, out, embed: options, params, progress };
+    let existing = if skip_existing { pipeline::Existing::Skip } else { pipeline::Existing::Refuse };
+    let base = base.map(|dir| pipeline::Base { dir, existing });
+    let cfg = pipeline::IndexConfig { train, out, embed: options, params, base, progress };
     interruptible(py, call, move || pipeline::build_index(&cfg).map(|s| to_json(&s)))
 }
 
@@ -252,7 +259,7 @@ fn fit_params(seed: u64, folds: usize, neighbours: usize) -> PyResult<CheckedPar
 }
 
 /// Predicted columns: ids, the three probabilities, and the summary as JSON.
-type Columns = (Vec<String>, Vec<f64>, Vec<f64>, Vec<f64>, String);
+pub(crate) type Columns = (Vec<String>, Vec<f64>, Vec<f64>, Vec<f64>, String);
 
 /// Predict a test file with an index; writes the submission to `out` too
 /// when given (checked for writability first, as the CLI does).
@@ -354,5 +361,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(manifest, m)?)?;
     m.add_function(wrap_pyfunction!(embed::embed_vectors, m)?)?;
+    m.add_class::<held::HeldEmbedder>()?;
+    m.add_class::<held::HeldPredictor>()?;
     Ok(())
 }

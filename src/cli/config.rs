@@ -7,7 +7,8 @@ use knnpref::embed::{CheckedEmbed, EmbedOptions, ModelChoice};
 use knnpref::features::{FeatureSet, KnnParams};
 use knnpref::model::{CheckedParams, ModelParams};
 use knnpref::pipeline::{
-    ErrorsConfig, EvaluateConfig, IndexConfig, PipelineError, PredictConfig, Query, SimilarConfig,
+    Base, ErrorsConfig, EvaluateConfig, Existing, IndexConfig, PipelineError, PredictConfig, Query,
+    SimilarConfig,
 };
 use knnpref::progress::Progress;
 use knnpref::search::HnswParams;
@@ -101,6 +102,10 @@ impl IndexArgs {
             out: self.out.clone(),
             embed: self.embed.options()?,
             params: self.fit.params(self.folds)?,
+            base: self.base.as_ref().map(|dir| Base {
+                dir: dir.clone(),
+                existing: if self.skip_existing { Existing::Skip } else { Existing::Refuse },
+            }),
             progress: progress(quiet),
         })
     }

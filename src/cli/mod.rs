@@ -126,6 +126,15 @@ pub struct IndexArgs {
     /// Folds used to cross-fit the training features and choose the head.
     #[arg(long, default_value_t = 5)]
     pub folds: usize,
+    /// Grow this index: its battles come first, with their vectors read from it (not embedded
+    /// again); only the --train battles are embedded, then everything is refitted. Pass the options
+    /// the base was built with; it may be the --out folder.
+    #[arg(long, value_name = "DIR")]
+    pub base: Option<PathBuf>,
+    /// With --base: leave out battles of --train that the base already holds (same id or same
+    /// content) instead of refusing them.
+    #[arg(long, requires = "base")]
+    pub skip_existing: bool,
     #[command(flatten)]
     pub fit: FitArgs,
     #[command(flatten)]

@@ -149,3 +149,4 @@ fn a_transformer_identity_covers_every_file_that_shapes_the_vectors() {
 }
 
 mod golden;
+mod tiny;

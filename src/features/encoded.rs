@@ -135,6 +135,18 @@ impl EncodedBattles {
         }
     }
 
+    /// `other`'s battles after these (same dimension): a grown index's
+    /// training set, the base's rows first.
+    pub fn append(&mut self, other: EncodedBattles) {
+        assert_eq!(self.dim, other.dim, "battles of one dimension");
+        self.ids.extend(other.ids);
+        self.prompt.extend(other.prompt);
+        self.a.extend(other.a);
+        self.b.extend(other.b);
+        self.stats.extend(other.stats);
+        self.labels.extend(other.labels);
+    }
+
     /// The same battles with responses A and B exchanged.
     pub fn swapped(&self) -> EncodedBattles {
         EncodedBattles {

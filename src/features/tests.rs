@@ -171,3 +171,26 @@ fn swapping_swaps_the_feature_sides() {
     // The same differences, and the two embedding-difference columns.
     assert_eq!(negated, 8 + 1 + 3 + 3 + 2);
 }
+
+#[test]
+fn battle_stats_survive_their_stored_values_and_each_name_is_one_field() {
+    let b = Battle {
+        id: "1".into(),
+        prompt: vec!["Sort a list".into(), "and then?".into()],
+        response_a: vec!["# Sort\n- use `sorted`\n```py\nsorted(x)\n```".into(), "**Done**".into()],
+        response_b: vec!["I'm sorry, I cannot help with that.".into()],
+        label: None,
+    };
+    let st = BattleStats::of(&b);
+    assert_eq!(BattleStats::from_values(&st.values()), st);
+    // Each stored value moves exactly one field: no two names share a slot.
+    for i in 0..BattleStats::NAMES.len() {
+        let mut v = st.values();
+        v[i] += 1.0;
+        let moved = BattleStats::from_values(&v).values();
+        let changed: Vec<usize> = (0..v.len()).filter(|&j| moved[j] != st.values()[j]).collect();
+        assert_eq!(changed, vec![i], "{}", BattleStats::NAMES[i]);
+    }
+    let unique: std::collections::BTreeSet<_> = BattleStats::NAMES.iter().collect();
+    assert_eq!(unique.len(), BattleStats::NAMES.len());
+}

@@ -180,6 +180,77 @@ impl BattleStats {
         }
     }
 
+    /// Names of the values of [`BattleStats::values`], in order: what an
+    /// index folder stores so that a grown index need not read old texts.
+    pub const NAMES: [&'static str; 25] = [
+        "prompt_chars",
+        "turns",
+        "a_chars",
+        "a_words",
+        "a_lines",
+        "a_lists",
+        "a_headers",
+        "a_code",
+        "a_bold",
+        "a_refusal",
+        "b_chars",
+        "b_words",
+        "b_lines",
+        "b_lists",
+        "b_headers",
+        "b_code",
+        "b_bold",
+        "b_refusal",
+        "a_repeat",
+        "a_uniq",
+        "a_prompt_overlap",
+        "b_repeat",
+        "b_uniq",
+        "b_prompt_overlap",
+        "overlap_a_b",
+    ];
+
+    /// Every statistic as stored, in the order of [`BattleStats::NAMES`].
+    pub fn values(&self) -> [f32; 25] {
+        let side = |t: &TextStats| {
+            [t.chars, t.words, t.lines, t.list_items, t.headers, t.code_blocks, t.bold, t.refusal]
+        };
+        let w = |w: &WordStats| [w.repeat, w.uniq, w.prompt_overlap];
+        let mut out = [0.0; 25];
+        out[0] = self.prompt_chars;
+        out[1] = self.turns;
+        out[2..10].copy_from_slice(&side(&self.a));
+        out[10..18].copy_from_slice(&side(&self.b));
+        out[18..21].copy_from_slice(&w(&self.a_words));
+        out[21..24].copy_from_slice(&w(&self.b_words));
+        out[24] = self.overlap_a_b;
+        out
+    }
+
+    /// The statistics [`BattleStats::values`] gave, read back.
+    pub fn from_values(v: &[f32; 25]) -> BattleStats {
+        let side = |s: &[f32]| TextStats {
+            chars: s[0],
+            words: s[1],
+            lines: s[2],
+            list_items: s[3],
+            headers: s[4],
+            code_blocks: s[5],
+            bold: s[6],
+            refusal: s[7],
+        };
+        let w = |s: &[f32]| WordStats { repeat: s[0], uniq: s[1], prompt_overlap: s[2] };
+        BattleStats {
+            prompt_chars: v[0],
+            turns: v[1],
+            a: side(&v[2..10]),
+            b: side(&v[10..18]),
+            a_words: w(&v[18..21]),
+            b_words: w(&v[21..24]),
+            overlap_a_b: v[24],
+        }
+    }
+
     /// The same statistics with A and B exchanged.
     pub fn swapped(&self) -> BattleStats {
         BattleStats { a: self.b, b: self.a, a_words: self.b_words, b_words: self.a_words, ..*self }

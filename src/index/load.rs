@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::{io_err, BattleMeta, IndexError, IndexFolder, Manifest, FORMAT_VERSION, MANIFEST, ROLES};
 use crate::data::Label;
+use crate::features::BattleStats;
 use crate::features::EncodedBattles;
 use crate::fsio::sha256_hex;
 use crate::model::ModelState;
@@ -154,6 +155,15 @@ fn read_folder(manifest: Manifest, files: Vec<Opened>) -> Result<IndexFolder, In
     let (ac, bc) = (bt.f32s("response_a_chars")?, bt.f32s("response_b_chars")?);
     let (oa, ob, ot) = (bt.f32s("oof_a")?, bt.f32s("oof_b")?, bt.f32s("oof_tie")?);
     let hashes = bt.strings("content_hash")?;
+    let stat_columns = BattleStats::NAMES
+        .iter()
+        .map(|name| bt.f32s(&format!("stat_{name}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(found) = stat_columns.iter().map(Vec::len).find(|&c| c != n) {
+        return Err(IndexError::Shape { path: battles.path, expected: n, dim: 1, found });
+    }
+    let stats =
+        (0..n).map(|i| BattleStats::from_values(&std::array::from_fn(|j| stat_columns[j][i]))).collect();
     let columns = [ids.len(), labels.len(), ps.len(), as_.len(), bs.len(), ac.len(), bc.len()];
     if let Some(&found) =
         columns.iter().chain([&oa.len(), &ob.len(), &ot.len(), &hashes.len()]).find(|&&c| c != n)
@@ -176,14 +186,7 @@ fn read_folder(manifest: Manifest, files: Vec<Opened>) -> Result<IndexFolder, In
     hfile.read_to_end(&mut hbytes).map_err(io_err(&head.path))?;
     let state: ModelState =
         serde_json::from_slice(&hbytes).map_err(|source| IndexError::BadHead { path: head.path, source })?;
-    let train = EncodedBattles {
-        dim,
-        ids,
-        prompt,
-        a,
-        b,
-        stats: Vec::new(),
-        labels: labels.iter().map(|&l| Some(l)).collect(),
-    };
+    let train =
+        EncodedBattles { dim, ids, prompt, a, b, stats, labels: labels.iter().map(|&l| Some(l)).collect() };
     Ok(IndexFolder { manifest, train, labels, meta, state })
 }

@@ -37,8 +37,11 @@ use crate::model::ModelState;
 /// are read back, no longer repeated in the manifest. 5: the manifest's
 /// `source` says what the vectors came from (a model with the folder it was
 /// loaded from, or vectors handed over, by producer) instead of `model`.
-/// Earlier formats are refused with a request to rebuild.
-pub const FORMAT_VERSION: u32 = 5;
+/// 6: the battles file holds each battle's text statistics, and the
+/// manifest lists every training file (`train`), so that an index can grow
+/// (`index --base`) without the old texts. Earlier formats are refused with
+/// a request to rebuild.
+pub const FORMAT_VERSION: u32 = 6;
 
 const MANIFEST: &str = "manifest.json";
 
@@ -100,6 +103,25 @@ pub struct DataFile {
     pub sha256: String,
 }
 
+/// One training file an index was built from.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrainFile {
+    /// Its file name.
+    pub file: String,
+    /// sha256 of its bytes.
+    pub sha256: String,
+    /// The battles it gave the index (rows it held that the base already
+    /// had, with `--skip-existing`, are not counted).
+    pub rows: usize,
+}
+
+impl Manifest {
+    /// The training files' names, for messages.
+    pub fn train_names(&self) -> String {
+        self.train.iter().map(|t| t.file.as_str()).collect::<Vec<_>>().join(" + ")
+    }
+}
+
 /// What built the index.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Manifest {
@@ -109,10 +131,9 @@ pub struct Manifest {
     pub knnpref_version: String,
     /// What the training vectors came from.
     pub source: VectorSource,
-    /// File name of the training file.
-    pub train_file: String,
-    /// sha256 of the training file.
-    pub train_sha256: String,
+    /// The training files, in the order their battles are stored: one, or
+    /// a base index's files followed by those `index --base` added.
+    pub train: Vec<TrainFile>,
     /// Training battles.
     pub rows: usize,
     /// Every data file, by role (`embeddings`, `battles`, `head`); filled in

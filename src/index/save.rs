@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use super::{io_err, BattleMeta, DataFile, IndexError, IndexFolder, Role, LEGACY_FILES, MANIFEST, ROLES};
+use crate::features::BattleStats;
 use crate::fsio::{
     is_temp_name, lock_dir, pause_at, sha256_file, sha256_hex, sync_dir, write_atomic_at, LOCK_FILE,
 };
@@ -23,6 +24,7 @@ impl IndexFolder {
     /// index stays loadable until the new manifest is renamed into place.
     /// Non-finite numbers are refused before anything is written.
     pub fn save(&self, dir: &Path) -> Result<(), IndexError> {
+        assert_eq!(self.train.stats.len(), self.train.len(), "an index is saved with its text statistics");
         self.check_finite(dir)?;
         prepare(dir)?;
         let _lock = lock_dir(dir).map_err(io_err(dir))?;
@@ -63,9 +65,8 @@ impl IndexFolder {
                     ("response_b", Column::Vectors { dim: t.dim, values: t.b.clone() }),
                 ],
             )?,
-            Role::Battles => table_bytes(
-                &path,
-                vec![
+            Role::Battles => {
+                let mut columns = vec![
                     ("id", Column::Str(t.ids.clone())),
                     ("label", Column::U8(self.labels.iter().map(|l| l.index() as u8).collect())),
                     ("prompt_start", strs(&|b| &b.prompt_start)),
@@ -77,8 +78,16 @@ impl IndexFolder {
                     ("oof_b", f32s(&|b| b.oof[1] as f32)),
                     ("oof_tie", f32s(&|b| b.oof[2] as f32)),
                     ("content_hash", strs(&|b| &b.content_hash)),
-                ],
-            )?,
+                ];
+                // The text statistics, so that a grown index (`index --base`)
+                // never needs the old battles' texts.
+                let names: Vec<String> = BattleStats::NAMES.iter().map(|n| format!("stat_{n}")).collect();
+                let values: Vec<[f32; 25]> = t.stats.iter().map(BattleStats::values).collect();
+                for (i, name) in names.iter().enumerate() {
+                    columns.push((name, Column::F32(values.iter().map(|v| v[i]).collect())));
+                }
+                table_bytes(&path, columns)?
+            }
             Role::Head => serde_json::to_vec_pretty(&self.state).expect("head serialises"),
         })
     }

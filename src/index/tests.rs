@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::*;
 use crate::embed::{ModelKind, Pooling};
+use crate::features::BattleStats;
 use crate::model::head::{FittedHead, HeadParams, Temperature};
 use crate::model::ModelParams;
 
@@ -19,7 +20,9 @@ fn folder(n: usize, salt: f32) -> IndexFolder {
         prompt: vectors(0.0),
         a: vectors(1.0),
         b: vectors(2.0),
-        stats: Vec::new(),
+        stats: (0..n)
+            .map(|i| BattleStats::from_values(&std::array::from_fn(|j| (i * 25 + j) as f32 + salt)))
+            .collect(),
         labels: labels.iter().map(|&l| Some(l)).collect(),
     };
     let meta = (0..n)
@@ -64,8 +67,7 @@ fn folder(n: usize, salt: f32) -> IndexFolder {
             },
             folder: ModelFolder { path: "/models/m".into(), provisioned: None },
         },
-        train_file: "t.csv".into(),
-        train_sha256: "1".repeat(64),
+        train: vec![TrainFile { file: "t.csv".into(), sha256: "1".repeat(64), rows: n }],
         rows: n,
         files: BTreeMap::new(),
     };
@@ -96,6 +98,7 @@ fn a_second_save_commits_new_files_and_removes_the_old_ones() {
     let loaded = IndexFolder::load(&dir).unwrap();
     assert_eq!(loaded.manifest.rows, 6);
     assert_eq!(loaded.state.head.weights[0], 1.0);
+    assert_eq!(loaded.train, folder(6, 1.0).train, "embeddings, ids, labels and text statistics read back");
     let mut expected: Vec<String> = loaded.manifest.files.values().map(|f| f.file.clone()).collect();
     expected.extend([".lock".into(), "manifest.json".into(), "notes.txt".into()]);
     expected.sort();
@@ -177,7 +180,7 @@ fn the_manifest_must_be_complete() {
     .contains("no `format_version`"));
     assert!(message(|m| m["format_version"] = 2.into()).contains("older knnpref (index format 2"));
     let shaless = message(|m| {
-        m.as_object_mut().unwrap().remove("train_sha256");
+        m.as_object_mut().unwrap().remove("train");
     });
     assert!(shaless.contains("corrupt or incomplete; rebuild the index"), "{shaless}");
     let kindless = edited(|m| {

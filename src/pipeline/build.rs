@@ -1,16 +1,18 @@
 //! `knnpref index`: read a labelled file, embed it, fit the model with
-//! cross-fitted neighbour features, and save the index folder.
+//! cross-fitted neighbour features, and save the index folder (after the
+//! battles of a base index, with `--base`).
 
 use std::path::PathBuf;
 
 use super::encoding::{model_dir, Encoding};
 use super::error::PipelineError;
+use super::grow::{drop_existing, open_base, Base};
 use super::options::{require_labels, stage_spinner};
 use super::submission::{refuse_inputs, Input};
 use crate::data::{read_battles, Labels};
 use crate::embed::{CheckedEmbed, EmbedStats, ModelChoice};
 use crate::fsio::sha256_file;
-use crate::index::{BattleMeta, IndexFolder, Manifest, FORMAT_VERSION};
+use crate::index::{BattleMeta, IndexFolder, Manifest, TrainFile, FORMAT_VERSION};
 use crate::model::{CheckedParams, Model};
 use crate::progress::Progress;
 
@@ -24,6 +26,8 @@ pub struct IndexConfig {
     pub embed: CheckedEmbed,
     /// How to fit.
     pub params: CheckedParams,
+    /// An index whose battles come first, not embedded again (`--base`).
+    pub base: Option<Base>,
     /// Where progress and notes go, and the call's cancel token.
     pub progress: Progress,
 }
@@ -33,6 +37,11 @@ pub struct IndexConfig {
 pub struct IndexSummary {
     /// Training battles indexed.
     pub rows: usize,
+    /// Of those, battles that came from the base index (0 without one).
+    pub base_rows: usize,
+    /// Battles of the training file left out because the base held them
+    /// (`--skip-existing`).
+    pub skipped: usize,
     /// Out-of-fold log loss of the chosen head, before temperature scaling.
     /// The head was chosen on these rows, so this is optimistic; `evaluate`
     /// gives the nested figure.
@@ -76,38 +85,68 @@ fn last_turn_start(turns: &[String], n: usize) -> String {
     text.chars().take(n).collect()
 }
 
-/// Build an index folder from a labelled training file.
+/// Build an index folder from a labelled training file, after the battles
+/// of a base index when one is given.
 pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
     let clock = std::time::Instant::now();
     let model = model_dir(&cfg.embed);
-    let vectors = match &cfg.embed.model {
-        ModelChoice::Vectors(path) if path.is_dir() => Input::Folder("the vectors", path),
-        ModelChoice::Vectors(path) => Input::File("the vectors", path),
-        _ => Input::Folder("the model folder", &model),
+    let train_input = Input::File("the training file", &cfg.train);
+    let source = match &cfg.embed.model {
+        ModelChoice::Vectors(path) if path.is_dir() => Some(Input::Folder("the vectors", path)),
+        ModelChoice::Vectors(path) => Some(Input::File("the vectors", path)),
+        // The base may be the output folder: it is read whole before the save.
+        _ if cfg.base.is_some() => None,
+        _ => Some(Input::Folder("the model folder", &model)),
     };
-    refuse_inputs(&cfg.out, &[Input::File("the training file", &cfg.train), vectors])?;
-    let data = read_battles(&cfg.train, Labels::Required)?;
-    let labels = require_labels(&data)?;
+    refuse_inputs(&cfg.out, &[Some(train_input), source].into_iter().flatten().collect::<Vec<_>>())?;
+    let mut data = read_battles(&cfg.train, Labels::Required)?;
+    let progress = &cfg.progress;
+    let (mut encoding, base, skipped) = match &cfg.base {
+        None => (Encoding::open(&cfg.embed, progress)?, None, 0),
+        Some(b) => {
+            let (folder, encoding) = open_base(b, &cfg.embed, &cfg.params, progress)?;
+            let skipped = drop_existing(&mut data.battles, &folder, b.existing, &cfg.train, &b.dir)?;
+            (encoding, Some(folder), skipped)
+        }
+    };
+    let new_labels = require_labels(&data)?;
+    let base_rows = base.as_ref().map_or(0, |f| f.labels.len());
     cfg.params
-        .check_rows(labels.len())
+        .check_rows(base_rows + new_labels.len())
         .map_err(|source| PipelineError::Rows { path: cfg.train.clone(), source })?;
     let read_s = clock.elapsed().as_secs_f64();
-    let progress = &cfg.progress;
-    let mut encoding = Encoding::open(&cfg.embed, progress)?;
-    let train = encoding.encode(&data.battles, "train")?;
+    let new = encoding.encode(&data.battles, "train")?;
     let (embedding, source) = (encoding.stats(), encoding.source());
     // Neither the runtime nor the texts are needed by the fit: free them
     // first (at 57k battles they are hundreds of MiB of the peak).
     drop(encoding);
-    let starts: Vec<_> = data
-        .battles
-        .iter()
-        .map(|b| {
-            let start = |turns: &[String]| last_turn_start(turns, 300);
-            (b.content_hash(), start(&b.prompt), start(&b.response_a), start(&b.response_b))
-        })
-        .collect();
+    let new_starts = data.battles.iter().map(|b| {
+        let start = |turns: &[String]| last_turn_start(turns, 300);
+        (b.content_hash(), start(&b.prompt), start(&b.response_a), start(&b.response_b))
+    });
+    let new_starts: Vec<_> = new_starts.collect();
     drop(data.battles);
+    let train_sha256 =
+        sha256_file(&cfg.train).map_err(|source| PipelineError::Io { path: cfg.train.clone(), source })?;
+    let part = TrainFile {
+        file: cfg.train.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        sha256: train_sha256,
+        rows: new.len(),
+    };
+    // The base's rows first, then the new ones: the order a rebuild from
+    // the files together would read them in.
+    let (train, labels, starts, parts) = match base {
+        None => (new, new_labels, new_starts, vec![part]),
+        Some(f) => {
+            let mut train = f.train;
+            train.append(new);
+            let labels = f.labels.into_iter().chain(new_labels).collect::<Vec<_>>();
+            let old = f.meta.into_iter().map(|m| (m.content_hash, m.prompt_start, m.a_start, m.b_start));
+            let starts = old.chain(new_starts).collect::<Vec<_>>();
+            let parts = f.manifest.train.into_iter().chain([part]).collect();
+            (train, labels, starts, parts)
+        }
+    };
     let encoded_s = clock.elapsed().as_secs_f64();
     let spinner =
         stage_spinner(progress, "fitting", "fitting: neighbour features, head selection by CV, temperature");
@@ -133,6 +172,8 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
     let state = model.state;
     let summary = IndexSummary {
         rows: labels.len(),
+        base_rows,
+        skipped,
         cv_log_loss: state.cv_log_loss,
         cv_log_loss_calibrated: state.cv_log_loss_calibrated,
         lambda: state.head_params.lambda,
@@ -144,14 +185,11 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
         seconds: StageSeconds::default(),
         warnings: data.warnings,
     };
-    let train_sha256 =
-        sha256_file(&cfg.train).map_err(|source| PipelineError::Io { path: cfg.train.clone(), source })?;
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
         knnpref_version: env!("CARGO_PKG_VERSION").to_string(),
         source,
-        train_file: cfg.train.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-        train_sha256,
+        train: parts,
         rows: labels.len(),
         files: Default::default(),
     };

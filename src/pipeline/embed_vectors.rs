@@ -3,7 +3,7 @@
 //! with `--vectors`, so that embedding can run once, elsewhere, or in parts.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::encoding::{model_dir, Encoding};
 use super::error::PipelineError;
@@ -60,20 +60,45 @@ pub fn embed_vectors(cfg: &EmbedConfig) -> Result<EmbedSummary, PipelineError> {
 
 /// The bytes of the vectors file `embed` would write (`cfg.out` unused).
 pub fn vectors_of(cfg: &EmbedConfig) -> Result<(Vec<u8>, EmbedSummary), PipelineError> {
-    if let ModelChoice::Vectors(_) = cfg.embed.model {
-        let why = "embed computes vectors: choose a model, not vectors";
-        return Err(EmbedError::BadOption { name: "vectors", value: "given".into(), why }.into());
+    BattleEmbedder::open(&cfg.embed, cfg.producer.clone(), &cfg.progress)?.vectors_of(&cfg.input)
+}
+
+/// A model held open to embed one battles file after another without
+/// loading it again: what each worker of a cluster job holds
+/// (`knnpref.ray`). The vectors are those `knnpref embed` writes.
+pub struct BattleEmbedder {
+    encoding: Encoding,
+    producer: Option<String>,
+}
+
+impl BattleEmbedder {
+    /// Load the model `embed` names; `producer` is the name to record
+    /// (`None`: the model's identity).
+    pub fn open(
+        embed: &CheckedEmbed,
+        producer: Option<String>,
+        progress: &Progress,
+    ) -> Result<BattleEmbedder, PipelineError> {
+        if let ModelChoice::Vectors(_) = embed.model {
+            let why = "embed computes vectors: choose a model, not vectors";
+            return Err(EmbedError::BadOption { name: "vectors", value: "given".into(), why }.into());
+        }
+        Ok(BattleEmbedder { encoding: Encoding::open(embed, progress)?, producer })
     }
-    let data = read_battles(&cfg.input, Labels::Ignored)?;
-    let mut encoding = Encoding::open(&cfg.embed, &cfg.progress)?;
-    let encoded = encoding.encode(&data.battles, "battles")?;
-    let producer = match (&cfg.producer, encoding.source()) {
-        (Some(name), _) => name.clone(),
-        (None, source) => source.producer(),
-    };
-    let (rows, dim) = (encoded.len(), encoded.dim);
-    let bytes = vectors_bytes(&producer, dim, encoded.ids, [encoded.prompt, encoded.a, encoded.b])
-        .map_err(|e| PipelineError::Io { path: cfg.out.clone(), source: std::io::Error::other(e) })?;
-    let summary = EmbedSummary { rows, dim, producer, embedding: encoding.stats(), warnings: data.warnings };
-    Ok((bytes, summary))
+
+    /// The vectors of the battles in `input`, as the bytes of a vectors
+    /// file; the summary's embedding costs are those of every call so far.
+    pub fn vectors_of(&mut self, input: &Path) -> Result<(Vec<u8>, EmbedSummary), PipelineError> {
+        let data = read_battles(input, Labels::Ignored)?;
+        let encoded = self.encoding.encode(&data.battles, "battles")?;
+        let producer = match &self.producer {
+            Some(name) => name.clone(),
+            None => self.encoding.source().producer(),
+        };
+        let (rows, dim) = (encoded.len(), encoded.dim);
+        let bytes = vectors_bytes(&producer, dim, encoded.ids, [encoded.prompt, encoded.a, encoded.b])
+            .map_err(|e| PipelineError::Io { path: input.to_owned(), source: std::io::Error::other(e) })?;
+        let embedding = self.encoding.stats();
+        Ok((bytes, EmbedSummary { rows, dim, producer, embedding, warnings: data.warnings }))
+    }
 }

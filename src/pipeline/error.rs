@@ -64,13 +64,24 @@ pub enum PipelineError {
     BadOof { path: PathBuf, row: usize, why: String },
     #[error("{path}: every training row needs winner columns")]
     Unlabelled { path: PathBuf },
-    #[error("{dir} was built with --max-tokens {built}; predicting with {given} would mix embeddings of different texts (drop --max-tokens, or rebuild the index)")]
+    #[error("{dir} was built with --max-tokens {built}; --max-tokens {given} would mix embeddings of different texts (drop --max-tokens, or rebuild the index)")]
     MaxTokensMismatch { dir: PathBuf, built: usize, given: usize },
     #[error(
-        "{train} is not the training file {index} was built from ({built_from}: its sha256 differs); \
-         pass that file to --train, or rebuild the index from this one"
+        "{train} is not the training file {index} was built from ({built_from}: its sha256 differs, \
+         or for an index grown with --base, its battles); pass that file (the files joined, in order) \
+         to --train, or rebuild the index from this one"
     )]
     TrainMismatch { train: PathBuf, index: PathBuf, built_from: String },
+    #[error(
+        "{count} battles of {train} are already in the base index {base} (same id or same content; \
+         the first is `{first}`); leave them out of the file, or pass --skip-existing to skip them"
+    )]
+    AlreadyInBase { train: PathBuf, base: PathBuf, count: usize, first: String },
+    #[error(
+        "the base index {base} was fitted with other options ({differs}); pass the options it was \
+         built with, or build a new index from all the training files without --base"
+    )]
+    BaseOptions { base: PathBuf, differs: String },
     #[error("no training battle has id `{id}` in {index}")]
     UnknownId { id: String, index: PathBuf },
     #[error("cannot read {path}")]
@@ -110,6 +121,8 @@ impl PipelineError {
             | P::QueryNeedsModel { .. }
             | P::MaxTokensMismatch { .. }
             | P::TrainMismatch { .. }
+            | P::AlreadyInBase { .. }
+            | P::BaseOptions { .. }
             | P::UnknownId { .. }
             | P::Io { .. }
             | P::Cancelled(_) => Fault::User,

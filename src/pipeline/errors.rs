@@ -187,18 +187,30 @@ fn rank(rows: &[OofRow], by: Rank) -> Vec<(&OofRow, f64)> {
     ranked
 }
 
-/// Read the training file and check that it is the one the index was built from.
+/// Read the training file and check that it holds the index's battles: the
+/// one file the index was built from (by sha256), or, for an index grown
+/// from several (`index --base`), the same battles in the same order (by id
+/// and content).
 fn read_train(path: &Path, ins: &Inspector, index: &Path) -> Result<Dataset, PipelineError> {
     let sha = sha256_file(path).map_err(|source| PipelineError::Io { path: path.to_owned(), source })?;
     let m = &ins.manifest;
-    if sha != m.train_sha256 {
+    let one_file = matches!(m.train.as_slice(), [only] if only.sha256 == sha);
+    let data = read_battles(path, Labels::Required)?;
+    let same_battles = data.battles.len() == ins.meta.len()
+        && data
+            .battles
+            .iter()
+            .zip(&ins.meta)
+            .zip(&ins.train.ids)
+            .all(|((b, meta), id)| &b.id == id && b.content_hash() == meta.content_hash);
+    if !(one_file || (m.train.len() > 1 && same_battles)) {
         return Err(PipelineError::TrainMismatch {
             train: path.to_owned(),
             index: index.to_owned(),
-            built_from: m.train_file.clone(),
+            built_from: m.train_names(),
         });
     }
-    Ok(read_battles(path, Labels::Required)?)
+    Ok(data)
 }
 
 /// The costliest (or most confidently wrong) out-of-fold predictions, with

@@ -282,8 +282,8 @@ fn every_error_variant_has_the_class_it_should() {
     );
     covers!(
         PipelineError[Data, Embed, Distill, Index, Head, Params, Rows, Submission, Report, Synth, Vectors,
-            ModelGone, QueryNeedsModel, Csv, BadOof, Unlabelled, MaxTokensMismatch, TrainMismatch, UnknownId, Io,
-            Cancelled],
+            ModelGone, QueryNeedsModel, Csv, BadOof, Unlabelled, MaxTokensMismatch, TrainMismatch, AlreadyInBase, BaseOptions,
+            UnknownId, Io, Cancelled],
         vec![
             (P::Data(DataError::Empty { path: p() }), User),
             (P::Embed(EmbedError::Run { source: fe() }), Internal),
@@ -306,6 +306,8 @@ fn every_error_variant_has_the_class_it_should() {
             (P::Unlabelled { path: p() }, User),
             (P::MaxTokensMismatch { dir: p(), built: 64, given: 32 }, User),
             (P::TrainMismatch { train: p(), index: p(), built_from: "t.csv".into() }, User),
+            (P::AlreadyInBase { train: p(), base: p(), count: 2, first: "x".into() }, User),
+            (P::BaseOptions { base: p(), differs: "seed".into() }, User),
             (P::UnknownId { id: "x".into(), index: p() }, User),
             (P::Io { path: p(), source: io() }, User),
             (P::Cancelled(Cancelled), User),

@@ -14,6 +14,7 @@ mod error;
 mod errors;
 mod evaluate;
 mod explain;
+mod grow;
 mod inspect;
 mod options;
 mod predict;
@@ -26,13 +27,14 @@ mod fault_walk;
 
 pub use crate::fault::{environment_failure, Fault};
 pub use build::{build_index, IndexConfig, IndexSummary, StageSeconds};
-pub use embed_vectors::{embed_vectors, vectors_of, EmbedConfig, EmbedSummary};
+pub use embed_vectors::{embed_vectors, vectors_of, BattleEmbedder, EmbedConfig, EmbedSummary};
 pub use error::PipelineError;
 pub use errors::{errors, ErrorCase, ErrorsConfig, ErrorsReport, Models, Probabilities, Rank, Texts};
 pub use evaluate::{evaluate, variants, EvaluateConfig};
 pub use explain::{Attribution, Contribution};
+pub use grow::{Base, Existing};
 pub use inspect::{similar, Query, SimilarConfig, SimilarHit, SimilarResult};
-pub use predict::{index_manifest, predict, predict_rows, PredictConfig, PredictSummary};
+pub use predict::{index_manifest, predict, predict_rows, PredictConfig, PredictSummary, Predictor};
 pub use report::ReportError;
 pub use scores::{CurvePoint, EvalReport, ModelScore, Reliability, SegmentScore};
 pub use submission::{

@@ -60,14 +60,73 @@ pub fn predict_rows(
     progress: &Progress,
 ) -> Result<(Predictions, PredictSummary), PipelineError> {
     let data = read_battles(test, Labels::Optional)?;
-    let (folder, mut encoding) = open_index(index, embed, progress)?;
-    let mut warnings = data.warnings;
-    warnings.extend(overlap_warning(&folder, &data.battles, index));
-    let encoded = encoding.encode(&data.battles, "test")?;
-    let model = Model::assemble(folder.state, &folder.train, folder.labels, encoded.len());
-    let probs = model.predict(&encoded).iter().map(normalised).collect();
-    let summary = PredictSummary { rows: encoded.len(), embedding: encoding.stats(), warnings };
-    Ok((Predictions { ids: encoded.ids, probs }, summary))
+    let mut predictor = Predictor::open(index, embed, data.battles.len(), progress)?;
+    predictor.predict_battles(data.battles, data.warnings)
+}
+
+/// An index held open with its model, to score one file after another
+/// without loading either again: what each worker of a cluster job holds
+/// (`knnpref.ray`).
+pub struct Predictor {
+    index: PathBuf,
+    ids: HashSet<String>,
+    hashes: HashSet<String>,
+    model: Model,
+    encoding: Encoding,
+}
+
+impl Predictor {
+    /// Load the index and its model for a job of `queries` test battles in
+    /// all: the neighbour search is chosen for that many (as one `predict`
+    /// over them all would choose it), whatever the size of each call.
+    pub fn open(
+        index: &Path,
+        embed: &CheckedEmbed,
+        queries: usize,
+        progress: &Progress,
+    ) -> Result<Predictor, PipelineError> {
+        let (folder, encoding) = open_index(index, embed, progress)?;
+        let ids = folder.train.ids.iter().cloned().collect();
+        let hashes = folder.meta.iter().map(|m| m.content_hash.clone()).filter(|h| !h.is_empty()).collect();
+        let model = Model::assemble(folder.state, &folder.train, folder.labels, queries);
+        Ok(Predictor { index: index.to_owned(), ids, hashes, model, encoding })
+    }
+
+    /// Predict the battles of a test file.
+    pub fn predict(&mut self, test: &Path) -> Result<(Predictions, PredictSummary), PipelineError> {
+        let data = read_battles(test, Labels::Optional)?;
+        self.predict_battles(data.battles, data.warnings)
+    }
+
+    fn predict_battles(
+        &mut self,
+        battles: Vec<Battle>,
+        mut warnings: Vec<String>,
+    ) -> Result<(Predictions, PredictSummary), PipelineError> {
+        warnings.extend(self.overlap_warning(&battles));
+        let encoded = self.encoding.encode(&battles, "test")?;
+        let probs = self.model.predict(&encoded).iter().map(normalised).collect();
+        let summary = PredictSummary { rows: encoded.len(), embedding: self.encoding.stats(), warnings };
+        Ok((Predictions { ids: encoded.ids, probs }, summary))
+    }
+
+    /// A warning when test battles are in the index (same id, or same
+    /// prompt and responses under another id): their predictions have seen
+    /// their own votes, so a score computed on them says nothing about new
+    /// battles.
+    fn overlap_warning(&self, battles: &[Battle]) -> Option<String> {
+        let held = |b: &Battle| self.ids.contains(&b.id) || self.hashes.contains(&b.content_hash());
+        let n = battles.iter().filter(|b| held(b)).count();
+        (n > 0).then(|| {
+            format!(
+                "{n} of {} test battles are already in the index {} (same id, or same prompt and responses); \
+                 their predictions have seen their own votes, so any score computed on them is meaningless \
+                 (use `knnpref evaluate` for an honest estimate)",
+                battles.len(),
+                self.index.display()
+            )
+        })
+    }
 }
 
 /// The manifest of the index folder `dir`, as JSON, after checking that the
@@ -82,31 +141,4 @@ pub fn index_manifest(dir: &Path, embed: &CheckedEmbed) -> Result<serde_json::Va
         Encoding::for_index(&manifest, dir, embed, &Progress::hidden())?;
     }
     Ok(serde_json::to_value(&manifest).expect("a manifest serialises"))
-}
-
-/// Test battles that are training battles of the index (same id, or same
-/// prompt and responses under another id).
-fn overlap_count(folder: &IndexFolder, battles: &[Battle]) -> usize {
-    let ids: HashSet<&str> = folder.train.ids.iter().map(String::as_str).collect();
-    let hashes: HashSet<&str> =
-        folder.meta.iter().map(|m| m.content_hash.as_str()).filter(|h| !h.is_empty()).collect();
-    battles
-        .iter()
-        .filter(|b| ids.contains(b.id.as_str()) || hashes.contains(b.content_hash().as_str()))
-        .count()
-}
-
-/// A warning when test battles are in the index: their predictions have seen
-/// their own votes, so a score computed on them says nothing about new battles.
-fn overlap_warning(folder: &IndexFolder, battles: &[Battle], index: &Path) -> Option<String> {
-    let n = overlap_count(folder, battles);
-    (n > 0).then(|| {
-        format!(
-            "{n} of {} test battles are already in the index {} (same id, or same prompt and responses); \
-             their predictions have seen their own votes, so any score computed on them is meaningless \
-             (use `knnpref evaluate` for an honest estimate)",
-            battles.len(),
-            index.display()
-        )
-    })
 }
