@@ -54,6 +54,13 @@ impl Cancel {
         self.0.store(true, Ordering::SeqCst);
     }
 
+    /// Clear the flag, for the next call of an object that outlives calls
+    /// (Python's held `Embedder` and `Predictor`: a Ctrl-C stops one call,
+    /// not the object).
+    pub fn reset(&self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+
     /// Whether [`Cancel::cancel`] was called.
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::SeqCst)

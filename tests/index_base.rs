@@ -129,6 +129,16 @@ fn battles_the_base_holds_are_refused_with_their_count_or_skipped() {
         run_err(&["index", "--static", "--base", s(&base), "--train", s(&copy), "--out", s(&base)]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("1 battles of") && err.contains("999999999"), "{err}");
+    // A file without ids: its generated ids 0, 1, ... would collide with any other file's.
+    let mut reader = csv::Reader::from_path(&overlap).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().skip(1).map(String::from).collect();
+    let rows: Vec<Vec<String>> =
+        reader.records().map(|r| r.unwrap().iter().skip(1).map(String::from).collect()).collect();
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let idless = write_csv(&d.join("idless.csv"), &header, &rows);
+    let (code, err) =
+        run_err(&["index", "--static", "--base", s(&base), "--train", s(&idless), "--out", s(&base)]);
+    assert!(code == 1 && err.contains("has no `id` column"), "{err}");
     let args = [
         "index",
         "--static",

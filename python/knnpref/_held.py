@@ -76,7 +76,8 @@ class Predictor:
 
     def predict(self, test: Any) -> Dict[str, Any]:
         """The submission columns of ``test`` (a path, DataFrame or Table) as a dict of lists:
-        id, winner_model_a, winner_model_b, winner_tie, in input order."""
+        id, winner_model_a, winner_model_b, winner_tie, in input order. ``self.summary`` then
+        holds the call's summary; its embedding costs add up over every call so far."""
         from . import SUBMISSION_COLUMNS, _as_path
 
         with _as_path(test, "test") as path:

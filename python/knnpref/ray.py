@@ -20,6 +20,7 @@ Ray itself is not a dependency of knnpref: ``pip install 'ray[data]'`` (tested w
 
 import hashlib
 import os
+import uuid
 from typing import Any, Dict, Optional
 
 from . import Embedder, Predictor
@@ -51,7 +52,7 @@ class _EmbedActor:
         ids = table.column("id").to_pylist()
         # Named by the battles it holds: a retried batch rewrites the same part, never adds one.
         name = "part-" + hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16] + ".parquet"
-        tmp = os.path.join(self.out, "." + name + f".{os.getpid()}.tmp")
+        tmp = os.path.join(self.out, f".{name}.{uuid.uuid4().hex}.tmp")
         pq.write_table(table, tmp)
         os.replace(tmp, os.path.join(self.out, name))  # a part is whole or absent
         return pa.table({"part": [name], "rows": [len(ids)]})
@@ -80,10 +81,13 @@ def embed_dataset(
     options, bit for bit. ``concurrency`` actors each hold one model, with ``num_cpus`` threads
     (and ``num_gpus`` GPUs, which make ``device`` default to ``"cuda"``: pass ``transformer=True``
     or a model folder, since a static table runs on the CPU only).
-    Returns ``{"out", "parts", "rows"}``.
+    ``out`` must hold no Parquet parts yet. Returns ``{"out", "parts", "rows"}``.
     """
     out = os.path.abspath(os.fspath(out))
     os.makedirs(out, exist_ok=True)
+    if any(n.endswith(".parquet") for n in os.listdir(out)):
+        # Parts of another run (other batches, data or model) would be read with these.
+        raise FileExistsError(f"{out} already holds Parquet parts; embed into an empty folder")
     options = dict(
         model=None if model is None else os.fspath(model),
         static=static,
@@ -130,12 +134,15 @@ def predict_dataset(
     num_gpus: float = 0,
     device: Optional[str] = None,
     cache: bool = False,
+    queries: Optional[int] = None,
 ) -> Any:
     """Score a Ray Dataset of battles with an index folder: a Dataset of id, winner_model_a,
     winner_model_b, winner_tie (lazy; write it with ``write_csv`` or collect it), with the
     numbers one ``knnpref predict`` over the same battles gives. Every actor loads ``index`` once,
     so it must be at that path on every worker. The neighbour search is chosen for the whole
-    dataset's count, as a single ``predict`` would choose it.
+    dataset's count (``queries``; by default ``ds.count()``, which runs the pipeline above once
+    more), as a single ``predict`` would choose it. The index must have been built from a model
+    (a vectors index needs each battle's vectors: use ``knnpref predict --vectors``).
     """
     index = os.path.abspath(os.fspath(index))
     options = dict(
@@ -146,7 +153,7 @@ def predict_dataset(
     )
     return ds.map_batches(
         _PredictActor,
-        fn_constructor_kwargs={"index": index, "queries": ds.count(), "options": options},
+        fn_constructor_kwargs={"index": index, "queries": ds.count() if queries is None else queries, "options": options},
         batch_size=batch_size,
         batch_format="pyarrow",
         concurrency=concurrency,

@@ -36,6 +36,8 @@ impl HeldEmbedder {
 
     /// The vectors of a battles file as the bytes of a vectors file, and the summary as JSON.
     fn vectors(&self, py: Python<'_>, data: PathBuf) -> PyResult<(Py<PyBytes>, String)> {
+        // The token the model was opened with: cleared, so that an earlier Ctrl-C stops only its call.
+        self.cancel.reset();
         let call = Call { cancel: self.cancel.clone(), queue: self.queue.clone(), callback: None };
         let inner = self.inner.clone();
         let (bytes, summary) = interruptible(py, call, move || {
@@ -70,6 +72,8 @@ impl HeldPredictor {
 
     /// The submission columns for a test file, and the summary as JSON.
     fn predict(&self, py: Python<'_>, test: PathBuf) -> PyResult<Columns> {
+        // The token the model was opened with: cleared, so that an earlier Ctrl-C stops only its call.
+        self.cancel.reset();
         let call = Call { cancel: self.cancel.clone(), queue: self.queue.clone(), callback: None };
         let inner = self.inner.clone();
         interruptible(py, call, move || {

@@ -64,6 +64,8 @@ def test_vectors_embedded_on_two_actors_equal_knnpref_embed_bit_for_bit(local_ra
             ds, tmp_path / f"{part}-ray", transformer=True, max_tokens=64, concurrency=2, batch_size=40
         )
         assert got["rows"] == len(df) and len(got["parts"]) >= 2, got
+        with pytest.raises(FileExistsError, match="already holds Parquet parts"):
+            knnpref.ray.embed_dataset(ds, tmp_path / f"{part}-ray", static=True)
         cli("embed", "--in", rows / f"{part}.csv", "--out", tmp_path / f"{part}.parquet", *flags)
         ray_vectors, ray_schema = vectors_by_id(tmp_path / f"{part}-ray")
         one_vectors, one_schema = vectors_by_id(tmp_path / f"{part}.parquet")

@@ -18,7 +18,7 @@ pub struct EncodedBattles {
     pub a: Vec<f32>,
     /// Response B embeddings, row-major.
     pub b: Vec<f32>,
-    /// Text statistics, by row (empty for battles loaded from an index).
+    /// Text statistics, by row (an index folder stores them too).
     pub stats: Vec<BattleStats>,
     /// Votes, by row, where known.
     pub labels: Vec<Option<Label>>,

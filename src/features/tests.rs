@@ -191,6 +191,14 @@ fn battle_stats_survive_their_stored_values_and_each_name_is_one_field() {
         let changed: Vec<usize> = (0..v.len()).filter(|&j| moved[j] != st.values()[j]).collect();
         assert_eq!(changed, vec![i], "{}", BattleStats::NAMES[i]);
     }
+    // Names sit on their fields.
+    let at = |name: &str| st.values()[BattleStats::NAMES.iter().position(|n| *n == name).unwrap()];
+    assert_eq!(at("a_chars"), st.a.chars);
+    assert_eq!(at("b_refusal"), 1.0);
+    assert_eq!(at("a_code"), 1.0);
+    assert_eq!(at("turns"), 2.0);
+    assert_eq!(at("b_prompt_overlap"), st.b_words.prompt_overlap);
+    assert_eq!(at("overlap_a_b"), st.overlap_a_b);
     let unique: std::collections::BTreeSet<_> = BattleStats::NAMES.iter().collect();
     assert_eq!(unique.len(), BattleStats::NAMES.len());
 }

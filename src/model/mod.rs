@@ -160,8 +160,8 @@ impl Model {
     /// Feature rows of the training battles `train` (the ones this model was
     /// fitted on, in index order) as the fit saw them: neighbour votes
     /// cross-fitted with the fit's own fold assignment, so that no row sees
-    /// its own vote. `None` when `train` carries no text statistics (an index
-    /// folder loads without them; they come from the training file).
+    /// its own vote. `None` when `train` carries no text statistics for
+    /// every row.
     pub fn training_features(&self, train: &EncodedBattles) -> Option<Array2<f64>> {
         let p = &self.state.params;
         if train.stats.len() != train.len() || train.len() != self.labels().len() {

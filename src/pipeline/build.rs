@@ -94,27 +94,35 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
     let source = match &cfg.embed.model {
         ModelChoice::Vectors(path) if path.is_dir() => Some(Input::Folder("the vectors", path)),
         ModelChoice::Vectors(path) => Some(Input::File("the vectors", path)),
-        // The base may be the output folder: it is read whole before the save.
-        _ if cfg.base.is_some() => None,
+        // With --base and no model named, the model is the base's; the base
+        // may be the output folder, since it is read whole before the save.
+        ModelChoice::Default if cfg.base.is_some() => None,
         _ => Some(Input::Folder("the model folder", &model)),
     };
     refuse_inputs(&cfg.out, &[Some(train_input), source].into_iter().flatten().collect::<Vec<_>>())?;
     let mut data = read_battles(&cfg.train, Labels::Required)?;
     let progress = &cfg.progress;
-    let (mut encoding, base, skipped) = match &cfg.base {
-        None => (Encoding::open(&cfg.embed, progress)?, None, 0),
+    let (base, skipped) = match &cfg.base {
+        None => (None, 0),
         Some(b) => {
+            if data.ids_generated {
+                return Err(PipelineError::BaseNeedsIds { train: cfg.train.clone() });
+            }
             let (folder, encoding) = open_base(b, &cfg.embed, &cfg.params, progress)?;
             let skipped = drop_existing(&mut data.battles, &folder, b.existing, &cfg.train, &b.dir)?;
-            (encoding, Some(folder), skipped)
+            (Some((folder, encoding)), skipped)
         }
     };
     let new_labels = require_labels(&data)?;
-    let base_rows = base.as_ref().map_or(0, |f| f.labels.len());
+    let base_rows = base.as_ref().map_or(0, |(f, _)| f.labels.len());
     cfg.params
         .check_rows(base_rows + new_labels.len())
         .map_err(|source| PipelineError::Rows { path: cfg.train.clone(), source })?;
     let read_s = clock.elapsed().as_secs_f64();
+    let (base, mut encoding) = match base {
+        Some((folder, encoding)) => (Some(folder), encoding),
+        None => (None, Encoding::open(&cfg.embed, progress)?),
+    };
     let new = encoding.encode(&data.battles, "train")?;
     let (embedding, source) = (encoding.stats(), encoding.source());
     // Neither the runtime nor the texts are needed by the fit: free them

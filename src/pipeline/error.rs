@@ -68,8 +68,9 @@ pub enum PipelineError {
     MaxTokensMismatch { dir: PathBuf, built: usize, given: usize },
     #[error(
         "{train} is not the training file {index} was built from ({built_from}: its sha256 differs, \
-         or for an index grown with --base, its battles); pass that file (the files joined, in order) \
-         to --train, or rebuild the index from this one"
+         or for an index grown with --base, its battles in order); pass that file (for a grown index, \
+         its files joined in order, less the rows --skip-existing left out) to --train, or rebuild \
+         the index from this one"
     )]
     TrainMismatch { train: PathBuf, index: PathBuf, built_from: String },
     #[error(
@@ -77,6 +78,11 @@ pub enum PipelineError {
          the first is `{first}`); leave them out of the file, or pass --skip-existing to skip them"
     )]
     AlreadyInBase { train: PathBuf, base: PathBuf, count: usize, first: String },
+    #[error(
+        "{train} has no `id` column, so its battles cannot be told from the base index's (whose \
+         rows would share the generated ids 0, 1, ...); add ids, or build one index from all the files"
+    )]
+    BaseNeedsIds { train: PathBuf },
     #[error(
         "the base index {base} was fitted with other options ({differs}); pass the options it was \
          built with, or build a new index from all the training files without --base"
@@ -123,6 +129,7 @@ impl PipelineError {
             | P::TrainMismatch { .. }
             | P::AlreadyInBase { .. }
             | P::BaseOptions { .. }
+            | P::BaseNeedsIds { .. }
             | P::UnknownId { .. }
             | P::Io { .. }
             | P::Cancelled(_) => Fault::User,

@@ -13,7 +13,6 @@ use super::error::PipelineError;
 use super::explain::{attribute, Attribution};
 use super::inspect::{whole, Inspector, SimilarHit};
 use crate::data::{read_battles, Dataset, Label, Labels};
-use crate::features::BattleStats;
 use crate::fsio::sha256_file;
 use crate::metrics::{argmax, row_losses};
 
@@ -194,7 +193,17 @@ fn rank(rows: &[OofRow], by: Rank) -> Vec<(&OofRow, f64)> {
 fn read_train(path: &Path, ins: &Inspector, index: &Path) -> Result<Dataset, PipelineError> {
     let sha = sha256_file(path).map_err(|source| PipelineError::Io { path: path.to_owned(), source })?;
     let m = &ins.manifest;
-    let one_file = matches!(m.train.as_slice(), [only] if only.sha256 == sha);
+    let mismatch = || PipelineError::TrainMismatch {
+        train: path.to_owned(),
+        index: index.to_owned(),
+        built_from: m.train_names(),
+    };
+    if let [only] = m.train.as_slice() {
+        if only.sha256 != sha {
+            return Err(mismatch());
+        }
+        return Ok(read_battles(path, Labels::Required)?);
+    }
     let data = read_battles(path, Labels::Required)?;
     let same_battles = data.battles.len() == ins.meta.len()
         && data
@@ -203,12 +212,8 @@ fn read_train(path: &Path, ins: &Inspector, index: &Path) -> Result<Dataset, Pip
             .zip(&ins.meta)
             .zip(&ins.train.ids)
             .all(|((b, meta), id)| &b.id == id && b.content_hash() == meta.content_hash);
-    if !(one_file || (m.train.len() > 1 && same_battles)) {
-        return Err(PipelineError::TrainMismatch {
-            train: path.to_owned(),
-            index: index.to_owned(),
-            built_from: m.train_names(),
-        });
+    if !same_battles {
+        return Err(mismatch());
     }
     Ok(data)
 }
@@ -220,13 +225,11 @@ pub fn errors(cfg: &ErrorsConfig) -> Result<ErrorsReport, PipelineError> {
     // With --train every training battle's features are computed; else
     // only the shown cases look their neighbours up.
     let queries = if cfg.train.is_some() { None } else { Some(cfg.show) };
-    let mut ins = Inspector::open(&cfg.index, queries)?;
+    let ins = Inspector::open(&cfg.index, queries)?;
     let data = cfg.train.as_deref().map(|t| read_train(t, &ins, &cfg.index)).transpose()?;
     let features = match &data {
-        Some(d) => {
-            ins.train.stats = d.battles.iter().map(BattleStats::of).collect();
-            ins.model.training_features(&ins.train)
-        }
+        // The index stores the statistics; the file gives the texts shown.
+        Some(_) => ins.model.training_features(&ins.train),
         None => None,
     };
     let cases = rank(&rows, cfg.by)

@@ -282,7 +282,7 @@ fn every_error_variant_has_the_class_it_should() {
     );
     covers!(
         PipelineError[Data, Embed, Distill, Index, Head, Params, Rows, Submission, Report, Synth, Vectors,
-            ModelGone, QueryNeedsModel, Csv, BadOof, Unlabelled, MaxTokensMismatch, TrainMismatch, AlreadyInBase, BaseOptions,
+            ModelGone, QueryNeedsModel, Csv, BadOof, Unlabelled, MaxTokensMismatch, TrainMismatch, AlreadyInBase, BaseOptions, BaseNeedsIds,
             UnknownId, Io, Cancelled],
         vec![
             (P::Data(DataError::Empty { path: p() }), User),
@@ -308,6 +308,7 @@ fn every_error_variant_has_the_class_it_should() {
             (P::TrainMismatch { train: p(), index: p(), built_from: "t.csv".into() }, User),
             (P::AlreadyInBase { train: p(), base: p(), count: 2, first: "x".into() }, User),
             (P::BaseOptions { base: p(), differs: "seed".into() }, User),
+            (P::BaseNeedsIds { train: p() }, User),
             (P::UnknownId { id: "x".into(), index: p() }, User),
             (P::Io { path: p(), source: io() }, User),
             (P::Cancelled(Cancelled), User),

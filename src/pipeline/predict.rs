@@ -92,7 +92,8 @@ impl Predictor {
         Ok(Predictor { index: index.to_owned(), ids, hashes, model, encoding })
     }
 
-    /// Predict the battles of a test file.
+    /// Predict the battles of a test file; the summary's embedding costs
+    /// are those of every call so far.
     pub fn predict(&mut self, test: &Path) -> Result<(Predictions, PredictSummary), PipelineError> {
         let data = read_battles(test, Labels::Optional)?;
         self.predict_battles(data.battles, data.warnings)
