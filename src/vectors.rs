@@ -7,7 +7,8 @@
 //! key-value metadata names the producer (`knnpref.producer`) and may give
 //! the dimension (`knnpref.dim`). A folder of such files (the parts a
 //! cluster job writes) is read as one, in file-name order. Every vector is
-//! checked (dimension, finite, not zero) and brought to unit length, which
+//! checked (dimension, finite) and brought to unit length (all-zero vectors
+//! stay zero: an empty text's), which
 //! the cosine search expects; vectors already of unit length are kept
 //! bit for bit, so that `knnpref embed`'s vectors give exactly the
 //! predictions of the model run inside knnpref.
@@ -223,10 +224,10 @@ impl Reader {
                     return Err(bad("not finite (NaN or infinite)"));
                 }
                 let norm = values.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
-                if norm == 0.0 {
-                    return Err(bad("all zeros"));
-                }
-                if (norm - 1.0).abs() <= UNIT_TOLERANCE {
+                // An all-zero vector is kept as it is: it is what knnpref's own
+                // static table gives a text with no known token (an empty
+                // response), and inside knnpref such a text has that vector too.
+                if norm == 0.0 || (norm - 1.0).abs() <= UNIT_TOLERANCE {
                     self.values[c].extend_from_slice(values);
                 } else {
                     self.values[c].extend(values.iter().map(|&x| (f64::from(x) / norm) as f32));

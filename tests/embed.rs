@@ -249,3 +249,22 @@ fn an_index_of_a_provisioned_model_follows_knnpref_home() {
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     assert_eq!(read_submission(&out).0.len(), 10);
 }
+
+/// The whole sample holds a battle with an empty response (48531611), whose
+/// static vector is all zeros: `embed` writes it and `--vectors` reads it
+/// back, and index + predict from the vectors give the in-process bytes.
+#[test]
+fn vectors_of_the_whole_sample_with_its_empty_texts_predict_as_in_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (train, vectors) = (sample_train(), d.join("all.parquet"));
+    embed(&train, &vectors, &["--static"]);
+    let (iv, im) = (d.join("idx-vectors"), d.join("idx-model"));
+    run_ok(&["index", "--train", s(&train), "--vectors", s(&vectors), "--out", s(&iv)]);
+    run_ok(&["index", "--train", s(&train), "--static", "--out", s(&im)]);
+    let test = test_subset(d, "test.csv", 0..1493, false);
+    let (a, b) = (d.join("a.csv"), d.join("b.csv"));
+    predict_ok_with(&iv, &test, &a, &["--vectors", s(&vectors)]);
+    predict_ok_with(&im, &test, &b, &[]);
+    assert!(std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(), "the submissions differ");
+}

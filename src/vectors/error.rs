@@ -82,7 +82,7 @@ pub enum VectorsError {
         /// Where the expectation comes from, when not the first vector.
         expected_from: Option<&'static str>,
     },
-    /// A NaN, an infinity, a null or an all-zero vector.
+    /// A NaN, an infinity, a null or an empty vector.
     #[error("{path}: battle `{id}` has a `{column}` vector that is {what}")]
     BadValue {
         /// The file.
@@ -91,7 +91,7 @@ pub enum VectorsError {
         id: String,
         /// The column.
         column: &'static str,
-        /// `not finite (NaN or infinite)`, `null` or `all zeros`.
+        /// `not finite (NaN or infinite)`, `null` or `empty`.
         what: &'static str,
     },
     /// One battle twice.

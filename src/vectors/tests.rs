@@ -67,7 +67,9 @@ fn bad_values_missing_battles_and_duplicates_are_named() {
     assert!(e.contains("battle `b1`") && e.contains("`response_b`") && e.contains("not finite"), "{e}");
     let zero: Gathered = std::array::from_fn(|_| vec![0.0, 0.0]);
     let path = write(tmp.path(), "zero.parquet", vectors_bytes("me", 2, ids(1), zero).unwrap());
-    assert!(BattleVectors::read(&path).unwrap_err().to_string().contains("all zeros"));
+    // What knnpref's own static table gives an empty text: read back as it is.
+    let read = BattleVectors::read(&path).unwrap();
+    assert_eq!(read.gather(&ids(1)).unwrap(), std::array::from_fn(|_| vec![0.0, 0.0]));
     let twice = vec!["b0".to_string(), "b0".to_string()];
     let path = write(tmp.path(), "dup.parquet", vectors_bytes("me", 2, twice, unit(2)).unwrap());
     assert!(matches!(BattleVectors::read(&path), Err(VectorsError::DuplicateId { id, .. }) if id == "b0"));
