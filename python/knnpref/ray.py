@@ -19,6 +19,7 @@ Ray itself is not a dependency of knnpref: ``pip install 'ray[data]'`` (tested w
 """
 
 import hashlib
+import inspect
 import os
 import uuid
 from typing import Any, Dict, Optional
@@ -35,6 +36,17 @@ def _battles(batch: Any) -> Any:
     columns = {c: batch.column(c) for c in BATTLE_COLUMNS}
     columns["id"] = columns["id"].cast(pa.string())
     return pa.table(columns)
+
+
+def _worker_options(cls: Any, given: Dict[str, Any], num_cpus: float, num_gpus: float, *args: Any) -> Dict[str, Any]:
+    """The options each actor opens ``cls`` with: the caller's, checked here on the driver (an
+    unknown one raises ``TypeError`` now, not in every actor), with the actor's threads, the GPU
+    when it has one, and no embedding cache (workers share no disk) unless asked."""
+    options = {"device": "cuda" if num_gpus else "cpu", "threads": max(1, int(num_cpus)), "cache": False, **given}
+    if options.get("model") is not None:
+        options["model"] = os.fspath(options["model"])
+    inspect.signature(cls).bind(*args, **options)
+    return options
 
 
 class _EmbedActor:
@@ -62,25 +74,20 @@ def embed_dataset(
     ds: Any,
     out: Any,
     *,
-    model: Optional[Any] = None,
-    static: bool = False,
-    quantized: bool = False,
-    transformer: bool = False,
-    max_tokens: Optional[int] = None,
-    producer: Optional[str] = None,
     concurrency: int = 2,
     batch_size: int = 512,
     num_cpus: float = 1,
     num_gpus: float = 0,
-    device: Optional[str] = None,
-    cache: bool = False,
+    **model: Any,
 ) -> Dict[str, Any]:
     """Embed a Ray Dataset of battles (columns id, prompt, response_a, response_b, as in a Kaggle
     file) into Parquet parts under the folder ``out``, which ``knnpref index --vectors out`` and
     ``predict --vectors out`` read. The vectors are those of ``knnpref embed`` with the same model
-    options, bit for bit. ``concurrency`` actors each hold one model, with ``num_cpus`` threads
-    (and ``num_gpus`` GPUs, which make ``device`` default to ``"cuda"``: pass ``transformer=True``
-    or a model folder, since a static table runs on the CPU only).
+    options, bit for bit. ``model`` takes the options of :class:`knnpref.Embedder` (``model``,
+    ``static``, ``quantized``, ``transformer``, ``max_tokens``, ``producer``, ``device``,
+    ``cache``). ``concurrency`` actors each hold one model, with ``num_cpus`` threads (and
+    ``num_gpus`` GPUs, which make ``device`` default to ``"cuda"``: pass ``transformer=True`` or a
+    model folder, since a static table runs on the CPU only).
     ``out`` must hold no Parquet parts yet. Returns ``{"out", "parts", "rows"}``.
     """
     out = os.path.abspath(os.fspath(out))
@@ -88,17 +95,7 @@ def embed_dataset(
     if any(n.endswith(".parquet") for n in os.listdir(out)):
         # Parts of another run (other batches, data or model) would be read with these.
         raise FileExistsError(f"{out} already holds Parquet parts; embed into an empty folder")
-    options = dict(
-        model=None if model is None else os.fspath(model),
-        static=static,
-        quantized=quantized,
-        transformer=transformer,
-        max_tokens=max_tokens,
-        producer=producer,
-        device=device or ("cuda" if num_gpus else "cpu"),
-        threads=max(1, int(num_cpus)),
-        cache=cache,
-    )
+    options = _worker_options(Embedder, model, num_cpus, num_gpus)
     written = ds.map_batches(
         _EmbedActor,
         fn_constructor_kwargs={"out": out, "options": options},
@@ -127,14 +124,12 @@ def predict_dataset(
     ds: Any,
     index: Any,
     *,
-    model: Optional[Any] = None,
     concurrency: int = 2,
     batch_size: int = 1024,
     num_cpus: float = 1,
     num_gpus: float = 0,
-    device: Optional[str] = None,
-    cache: bool = False,
     queries: Optional[int] = None,
+    **model: Any,
 ) -> Any:
     """Score a Ray Dataset of battles with an index folder: a Dataset of id, winner_model_a,
     winner_model_b, winner_tie (lazy; write it with ``write_csv`` or collect it), with the
@@ -142,18 +137,19 @@ def predict_dataset(
     so it must be at that path on every worker. The neighbour search is chosen for the whole
     dataset's count (``queries``; by default ``ds.count()``, which runs the pipeline above once
     more), as a single ``predict`` would choose it. The index must have been built from a model
-    (a vectors index needs each battle's vectors: use ``knnpref predict --vectors``).
+    (a vectors index needs each battle's vectors: use ``knnpref predict --vectors``). ``model``
+    takes the options of :class:`knnpref.Predictor` (``model``, ``device``, ``cache``).
     """
     index = os.path.abspath(os.fspath(index))
-    options = dict(
-        model=None if model is None else os.fspath(model),
-        device=device or ("cuda" if num_gpus else "cpu"),
-        threads=max(1, int(num_cpus)),
-        cache=cache,
-    )
+    queries = ds.count() if queries is None else queries
+    options = _worker_options(Predictor, model, num_cpus, num_gpus, index, queries)
     return ds.map_batches(
         _PredictActor,
-        fn_constructor_kwargs={"index": index, "queries": ds.count() if queries is None else queries, "options": options},
+        fn_constructor_kwargs={
+            "index": index,
+            "queries": queries,
+            "options": options,
+        },
         batch_size=batch_size,
         batch_format="pyarrow",
         concurrency=concurrency,

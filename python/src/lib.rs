@@ -284,9 +284,14 @@ fn predict(
         if let Some(out) = &out {
             pipeline::write_predictions(out, &rows)?;
         }
-        let column = |c: usize| rows.probs.iter().map(|p| p[c]).collect::<Vec<f64>>();
-        Ok((rows.ids.clone(), column(0), column(1), column(2), to_json(&summary)))
+        Ok(columns(&rows, &summary))
     })
+}
+
+/// Predictions as the submission columns, and the summary as JSON.
+pub(crate) fn columns(rows: &pipeline::Predictions, summary: &pipeline::PredictSummary) -> Columns {
+    let column = |c: usize| rows.probs.iter().map(|p| p[c]).collect::<Vec<f64>>();
+    (rows.ids.clone(), column(0), column(1), column(2), to_json(summary))
 }
 
 /// The nearest training battles to a text or a training id, as JSON.

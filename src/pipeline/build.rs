@@ -9,7 +9,7 @@ use super::error::PipelineError;
 use super::grow::{drop_existing, open_base, Base};
 use super::options::{require_labels, stage_spinner};
 use super::submission::{refuse_inputs, Input};
-use crate::data::{read_battles, Labels};
+use crate::data::{read_battles, Battle, Labels};
 use crate::embed::{CheckedEmbed, EmbedStats, ModelChoice};
 use crate::fsio::sha256_file;
 use crate::index::{BattleMeta, IndexFolder, Manifest, TrainFile, FORMAT_VERSION};
@@ -101,6 +101,8 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
     };
     refuse_inputs(&cfg.out, &[Some(train_input), source].into_iter().flatten().collect::<Vec<_>>())?;
     let mut data = read_battles(&cfg.train, Labels::Required)?;
+    // Hashed once: for the battles a base holds, and for the index's metadata.
+    let mut hashes: Vec<String> = data.battles.iter().map(Battle::content_hash).collect();
     let progress = &cfg.progress;
     let (base, skipped) = match &cfg.base {
         None => (None, 0),
@@ -109,7 +111,8 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
                 return Err(PipelineError::BaseNeedsIds { train: cfg.train.clone() });
             }
             let (folder, encoding) = open_base(b, &cfg.embed, &cfg.params, progress)?;
-            let skipped = drop_existing(&mut data.battles, &folder, b.existing, &cfg.train, &b.dir)?;
+            let skipped =
+                drop_existing(&mut data.battles, &mut hashes, &folder, b.existing, &cfg.train, &b.dir)?;
             (Some((folder, encoding)), skipped)
         }
     };
@@ -128,11 +131,10 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
     // Neither the runtime nor the texts are needed by the fit: free them
     // first (at 57k battles they are hundreds of MiB of the peak).
     drop(encoding);
-    let new_starts = data.battles.iter().map(|b| {
-        let start = |turns: &[String]| last_turn_start(turns, 300);
-        (b.content_hash(), start(&b.prompt), start(&b.response_a), start(&b.response_b))
-    });
-    let new_starts: Vec<_> = new_starts.collect();
+    let start = |turns: &[String]| last_turn_start(turns, 300);
+    let new_starts: Vec<_> = (hashes.into_iter().zip(&data.battles))
+        .map(|(hash, b)| (hash, start(&b.prompt), start(&b.response_a), start(&b.response_b)))
+        .collect();
     drop(data.battles);
     let train_sha256 =
         sha256_file(&cfg.train).map_err(|source| PipelineError::Io { path: cfg.train.clone(), source })?;

@@ -66,37 +66,38 @@ fn differences(built: &ModelParams, given: &ModelParams) -> Vec<String> {
         .collect()
 }
 
-/// Remove from `battles` those the base holds (same id or content hash):
-/// refused with their count, or skipped and counted.
+/// Remove from `battles` (and from `hashes`, their content hashes, row by
+/// row) those the base holds, by id or content: refused with their count,
+/// or skipped and counted.
 pub(crate) fn drop_existing(
     battles: &mut Vec<Battle>,
+    hashes: &mut Vec<String>,
     base: &IndexFolder,
     existing: Existing,
     train: &Path,
     base_dir: &Path,
 ) -> Result<usize, PipelineError> {
     let ids: HashSet<&str> = base.train.ids.iter().map(String::as_str).collect();
-    let hashes: HashSet<&str> = base.meta.iter().map(|m| m.content_hash.as_str()).collect();
-    let held = |b: &Battle| ids.contains(b.id.as_str()) || hashes.contains(b.content_hash().as_str());
-    let found: Vec<usize> = (0..battles.len()).filter(|&i| held(&battles[i])).collect();
-    match (found.first(), existing) {
-        (None, _) => Ok(0),
-        (Some(&first), Existing::Refuse) => Err(PipelineError::AlreadyInBase {
+    let held_hashes: HashSet<&str> = base.meta.iter().map(|m| m.content_hash.as_str()).collect();
+    let held: Vec<bool> = battles
+        .iter()
+        .zip(hashes.iter())
+        .map(|(b, h)| ids.contains(b.id.as_str()) || held_hashes.contains(h.as_str()))
+        .collect();
+    let Some(first) = held.iter().position(|&h| h) else { return Ok(0) };
+    let count = held.iter().filter(|&&h| h).count();
+    if existing == Existing::Refuse {
+        return Err(PipelineError::AlreadyInBase {
             train: train.to_owned(),
             base: base_dir.to_owned(),
-            count: found.len(),
+            count,
             first: battles[first].id.clone(),
-        }),
-        (Some(_), Existing::Skip) => {
-            let drop: HashSet<usize> = found.iter().copied().collect();
-            let mut i = 0;
-            battles.retain(|_| {
-                i += 1;
-                !drop.contains(&(i - 1))
-            });
-            Ok(found.len())
-        }
+        });
     }
+    let (mut in_battles, mut in_hashes) = (held.iter(), held.iter());
+    battles.retain(|_| in_battles.next() == Some(&false));
+    hashes.retain(|_| in_hashes.next() == Some(&false));
+    Ok(count)
 }
 
 #[cfg(test)]

@@ -86,9 +86,11 @@ impl Predictor {
         progress: &Progress,
     ) -> Result<Predictor, PipelineError> {
         let (folder, encoding) = open_index(index, embed, progress)?;
-        let ids = folder.train.ids.iter().cloned().collect();
-        let hashes = folder.meta.iter().map(|m| m.content_hash.clone()).filter(|h| !h.is_empty()).collect();
         let model = Model::assemble(folder.state, &folder.train, folder.labels, queries);
+        // The model has what it needs of the training battles; their ids and
+        // hashes move into the overlap check.
+        let ids = folder.train.ids.into_iter().collect();
+        let hashes = folder.meta.into_iter().map(|m| m.content_hash).filter(|h| !h.is_empty()).collect();
         Ok(Predictor { index: index.to_owned(), ids, hashes, model, encoding })
     }
 
