@@ -12,6 +12,7 @@
 //! loop boundaries and stop with [`Cancelled`]. A token belongs to one call,
 //! so cancelling one call (or one test) never stops another.
 
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -160,7 +161,10 @@ impl Progress {
             Shown::Terminal => (bar(), None),
             Shown::Sink(sink) => (indicatif::ProgressBar::hidden(), Some(Arc::clone(sink))),
         };
-        let stage = Stage { bar, sink, name: name.to_string(), total, position: AtomicU64::new(0) };
+        // A log file gets no bar: its steps become lines instead.
+        let logged = matches!(self.shown, Shown::Terminal) && !std::io::stderr().is_terminal();
+        let started = logged.then(std::time::Instant::now);
+        let stage = Stage { bar, sink, name: name.to_string(), total, position: AtomicU64::new(0), started };
         stage.send(0, false);
         stage
     }
@@ -173,6 +177,8 @@ pub(crate) struct Stage {
     name: String,
     total: Option<u64>,
     position: AtomicU64,
+    /// When the CLI's stderr is not a terminal (a log file): the stage's start.
+    started: Option<std::time::Instant>,
 }
 
 impl Stage {
@@ -191,6 +197,16 @@ impl Stage {
 
     /// The terminal bar's message (not sent to a sink).
     pub(crate) fn set_message(&self, message: String) {
+        self.bar.set_message(message);
+    }
+
+    /// A step of a long stage: the bar's message on a terminal, and a line
+    /// with the seconds since the stage began when stderr is a log file
+    /// (an hour-long fit run under nohup says which part it is in).
+    pub(crate) fn step(&self, message: String) {
+        if let Some(started) = self.started {
+            eprintln!("{message} (at {:.1} s)", started.elapsed().as_secs_f64());
+        }
         self.bar.set_message(message);
     }
 

@@ -46,9 +46,22 @@ pub(crate) fn print_index(
 ) -> std::io::Result<()> {
     if !quiet {
         let t = &s.seconds;
+        let f = &t.fit_parts;
         eprintln!(
-            "time: read {:.1} s, embed {:.1} s (truncation {:.1} s), fit {:.1} s, save {:.1} s",
-            t.read, t.embed, s.embedding.truncate_seconds, t.fit, t.save
+            "time: read {:.1} s, embed {:.1} s (truncation {:.1} s), fit {:.1} s, save {:.1} s\n\
+             fit: neighbour indexes {:.1} s, look-ups {:.1} s, head choice {:.1} s, cross-fit {:.1} s, \
+             boosted head {:.1} s, temperature and final head {:.1} s",
+            t.read,
+            t.embed,
+            s.embedding.truncate_seconds,
+            t.fit,
+            t.save,
+            f.graph,
+            f.neighbours,
+            f.select,
+            f.cross_fit,
+            f.boosted,
+            f.last
         );
     }
     if s.base_rows > 0 || s.skipped > 0 {

@@ -220,6 +220,11 @@ fn max_tokens_is_recorded_used_by_predict_and_costs_are_reported() {
     assert!(tokens <= texts * 32 && tokens >= texts * 3, "{line}");
     let padding: f64 = words[11].trim_end_matches("%;").parse().unwrap();
     assert!((0.0..100.0).contains(&padding), "{line}");
+    // stderr is not a terminal here, so the fit's parts are logged as lines as they start.
+    let steps: Vec<&str> = err.lines().filter_map(|l| l.strip_prefix("fitting: ")).collect();
+    assert!(steps[0].starts_with("building the neighbour indexes (at ") && steps.len() >= 4, "{err}");
+    assert!(steps.last().unwrap().starts_with("temperature and the final head"), "{err}");
+    assert!(err.lines().any(|l| l.starts_with("fit: neighbour indexes ")), "{err}");
 
     // predict embeds with the index's 32 tokens, and refuses another value.
     let test = test_subset(dir.path(), "test.csv", 400..405, false);

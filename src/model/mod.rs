@@ -10,6 +10,7 @@ mod check;
 pub mod head;
 mod neighbours;
 mod params;
+mod phases;
 mod select;
 
 use ndarray::Array2;
@@ -25,6 +26,8 @@ pub use check::{CheckedParams, ParamsError};
 use head::{BoostedParams, HeadError, HeadParams, Temperature, TreeParams};
 use neighbours::Neighbours;
 pub use params::{prior_of, HeadChoice, ModelParams, ModelState, Oof};
+use phases::Clock;
+pub use phases::{FitPhase, FitSeconds};
 use select::{blend, boosted_oof, cv_oof, select_blend, select_head, Folded};
 
 /// A model ready to predict: its learned state and the neighbour indexes
@@ -63,19 +66,36 @@ impl Model {
         labels: &[Label],
         cancel: &Cancel,
     ) -> Result<(Model, Oof), HeadError> {
+        Model::fit_timed(params, train, labels, cancel, &|_| {}).map(|(model, oof, _)| (model, oof))
+    }
+
+    /// [`Model::fit`], calling `on_phase` as each part of the fit starts and
+    /// returning how long each took: at hundreds of thousands of battles a
+    /// fit runs for long, and its parts scale differently.
+    pub fn fit_timed(
+        params: &CheckedParams,
+        train: &EncodedBattles,
+        labels: &[Label],
+        cancel: &Cancel,
+        on_phase: &dyn Fn(FitPhase),
+    ) -> Result<(Model, Oof, FitSeconds), HeadError> {
         cancel.check()?;
+        let mut clock = Clock::new(on_phase);
         let n = labels.len();
         if params.check_rows(n).is_err() {
             // Callers check the row count first (it is the user's to fix).
             return Err(HeadError::BadData { rows: n, why: "need at least 2 labelled rows per fold" });
         }
         // Cross-fitting looks up every training battle.
+        clock.start(FitPhase::Graph);
         let neighbours = Neighbours::build(train, labels.to_vec(), params.search, params.hnsw, n);
         let prior = prior_of(labels);
         let fold_of = fold_assignment(n, params.folds, params.seed);
+        clock.start(FitPhase::Neighbours);
         let knn = knn_values(&neighbours, params, prior, train, Some(&fold_of), cancel)?;
         let (x, x_swapped) = matrices(&params.features, train, &knn);
         pause_at("fit-select");
+        clock.start(FitPhase::Select);
 
         // Choose the head's hyperparameters by cross-validation, on a seeded
         // sample of rows when there are many.
@@ -99,6 +119,7 @@ impl Model {
             let f: Vec<usize> = rows.iter().map(|&i| fold_of[i]).collect();
             let sample = Folded { x: &xs, x_swapped: &xss, labels: &y, fold_of: &f, folds, cancel };
             let (_, best, _) = select_head(&base, &scales, &params.lambdas, &sample)?;
+            clock.start(FitPhase::CrossFit);
             (best, cv_oof(&best, &all)?)
         } else {
             let (_, best, oof) = select_head(&base, &scales, &params.lambdas, &all)?;
@@ -110,6 +131,7 @@ impl Model {
         let (linear_weight, rounds, best_oof) = match choice {
             HeadChoice::Linear => (1.0, 0, best_oof),
             HeadChoice::Boosted | HeadChoice::Auto => {
+                clock.start(FitPhase::Boosted);
                 let (rounds, boosted) = boosted_oof(&boost, &all)?;
                 let w = match choice {
                     HeadChoice::Auto => select_blend(&best_oof, &boosted, labels, &params.blend_weights),
@@ -125,6 +147,7 @@ impl Model {
             }
             false => None,
         };
+        clock.start(FitPhase::Final);
         let best_loss = log_loss(&best_oof, labels);
         let temperature = Temperature::fit(&best_oof, labels);
         let oof = temperature.apply(&best_oof);
@@ -142,7 +165,7 @@ impl Model {
             feature_names: feature_names(&params.features, train.dim),
         };
         pause_at("fit-done");
-        Ok((Model { state, neighbours }, oof))
+        Ok((Model { state, neighbours }, oof, clock.finish()))
     }
 
     /// Calibrated, swap-symmetric probabilities for encoded battles.

@@ -74,6 +74,36 @@ fn many_rows_choose_the_head_on_a_sample_and_still_cross_fit_every_row() {
 }
 
 #[test]
+fn a_timed_fit_announces_its_parts_in_order_and_times_within_the_whole() {
+    let train = synthetic(300, 8, 4);
+    let labels = train.known_labels().unwrap();
+    let phases = |p: ModelParams| {
+        let seen = std::cell::RefCell::new(Vec::new());
+        let on_phase = |phase: FitPhase| seen.borrow_mut().push(phase);
+        let clock = std::time::Instant::now();
+        let (_, oof, s) =
+            Model::fit_timed(&p.check().unwrap(), &train, &labels, &Cancel::default(), &on_phase).unwrap();
+        let whole = clock.elapsed().as_secs_f64();
+        let parts = [s.graph, s.neighbours, s.select, s.cross_fit, s.boosted, s.last];
+        assert!(parts.iter().all(|&t| t >= 0.0) && parts.iter().sum::<f64>() <= whole, "{s:?}");
+        assert!(s.select > 0.0 && s.last > 0.0, "{s:?}");
+        (seen.into_inner(), s, oof)
+    };
+    use FitPhase::*;
+    // On a sample of rows, the boosted head blended in: every part.
+    let sampled = ModelParams { select_rows: 120, ..small_model_params(2) };
+    let (seen, s, oof) = phases(sampled.clone());
+    assert_eq!(seen, [Graph, Neighbours, Select, CrossFit, Boosted, Final]);
+    assert!(s.cross_fit > 0.0 && s.boosted > 0.0, "{s:?}");
+    // Timing changes nothing of the result.
+    assert_eq!(oof, Model::fit(&sampled.check().unwrap(), &train, &labels, &Cancel::default()).unwrap().1);
+    // Every row in the choice and the logistic head alone: neither of those parts.
+    let (seen, s, _) = phases(ModelParams { head: HeadChoice::Linear, ..small_model_params(2) });
+    assert_eq!(seen, [Graph, Neighbours, Select, Final]);
+    assert_eq!((s.cross_fit, s.boosted), (0.0, 0.0));
+}
+
+#[test]
 fn fit_learns_length_signal() {
     let train = synthetic(300, 8, 1);
     let labels = train.known_labels().unwrap();

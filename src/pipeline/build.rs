@@ -13,7 +13,7 @@ use crate::data::{read_battles, Battle, Labels};
 use crate::embed::{CheckedEmbed, EmbedStats, ModelChoice};
 use crate::fsio::sha256_file;
 use crate::index::{BattleMeta, IndexFolder, Manifest, TrainFile, FORMAT_VERSION};
-use crate::model::{CheckedParams, Model};
+use crate::model::{CheckedParams, FitPhase, FitSeconds, Model};
 use crate::progress::Progress;
 
 /// What `index` needs.
@@ -75,6 +75,8 @@ pub struct StageSeconds {
     pub embed: f64,
     /// Neighbour features, head selection, temperature.
     pub fit: f64,
+    /// The fit's parts.
+    pub fit_parts: FitSeconds,
     /// Writing the index folder.
     pub save: f64,
 }
@@ -160,7 +162,9 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
     let encoded_s = clock.elapsed().as_secs_f64();
     let spinner =
         stage_spinner(progress, "fitting", "fitting: neighbour features, head selection by CV, temperature");
-    let (model, oof) = Model::fit(&cfg.params, &train, &labels, progress.cancel())?;
+    let on_phase = |phase: FitPhase| spinner.step(format!("fitting: {phase}"));
+    let (model, oof, fit_parts) =
+        Model::fit_timed(&cfg.params, &train, &labels, progress.cancel(), &on_phase)?;
     spinner.finish();
     let fitted_s = clock.elapsed().as_secs_f64();
     // Nothing of a cancelled call is written.
@@ -208,6 +212,7 @@ pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
         read: read_s,
         embed: encoded_s - read_s,
         fit: fitted_s - encoded_s,
+        fit_parts,
         save: clock.elapsed().as_secs_f64() - fitted_s,
     };
     Ok(IndexSummary { seconds, ..summary })

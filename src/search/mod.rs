@@ -54,12 +54,16 @@ pub enum Search {
 /// With as many queries as vectors (as cross-fitting does), collections
 /// smaller than this are searched exactly under `Search::Auto`.
 /// Extrapolated, not measured at this size, and from before exact search
-/// was tiled (it is faster now, so the true crossover is higher and this
-/// errs toward exact): `benches/ann.rs` measured exact
+/// was tiled: `benches/ann.rs` measured exact
 /// 5.8 s vs HNSW build + search 46 s at 20k vectors and 43 s vs 145 s at 60k.
 /// Exact costs about 1.2e-8 s per query and vector (q·n), HNSW about 1.2 ms
 /// per vector inserted or query searched (n + q) at these sizes, so with
 /// q = n they cross near 2·(1.2e-3 / 1.2e-8) = 200k.
+/// Measured since (README, "Growing an index"): at 57k, exact 7.6e-9 s per
+/// pair computed and HNSW 0.85 ms per insert plus 1.24 ms per search, on one
+/// core; at 500k battles 1.8 ms per insert (one thread) and 2.5 ms per search.
+/// By those the crossover lies near a million vectors on 2 cores, so this
+/// now errs toward HNSW; not changed until exact search is measured there.
 pub const EXACT_BELOW: usize = 200_000;
 
 impl Search {
