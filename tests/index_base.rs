@@ -4,7 +4,7 @@
 //! match the options.
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::*;
 
@@ -29,6 +29,13 @@ fn submission(index: &Path, test: &Path, out: &Path) -> Vec<u8> {
     let (code, err) = predict_with(index, test, out, &[]);
     assert_eq!(code, 0, "{err}");
     std::fs::read(out).unwrap()
+}
+
+/// A static index of the sample's rows 0..60 in `d/base`, to grow.
+fn static_base(d: &Path) -> PathBuf {
+    let base = d.join("base");
+    run_ok(&["index", "--static", "--train", s(&train_subset(d, "first.csv", 0..60)), "--out", s(&base)]);
+    base
 }
 
 #[test]
@@ -107,8 +114,7 @@ fn a_base_grown_with_no_cache_embeds_only_the_new_battles() {
 fn battles_the_base_holds_are_refused_with_their_count_or_skipped() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let base = d.join("base");
-    run_ok(&["index", "--static", "--train", s(&train_subset(d, "first.csv", 0..60)), "--out", s(&base)]);
+    let base = static_base(d);
     let before = std::fs::read(base.join("manifest.json")).unwrap();
     let overlap = train_subset(d, "overlap.csv", 50..80);
     let (code, err) =
@@ -160,8 +166,7 @@ fn battles_the_base_holds_are_refused_with_their_count_or_skipped() {
 fn a_base_that_does_not_match_the_options_is_refused_with_what_to_do() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let base = d.join("base");
-    run_ok(&["index", "--static", "--train", s(&train_subset(d, "first.csv", 0..60)), "--out", s(&base)]);
+    let base = static_base(d);
     let more = train_subset(d, "more.csv", 60..80);
     let out = d.join("out");
     let grow = |extra: &[&str]| {
