@@ -11,6 +11,9 @@ last_hidden_state is the token's row of a fixed table times the attention mask; 
 graph also adds the row of a token-type table (knnpref feeds type 0). The tables follow a formula the
 tests repeat: TABLE[i][j] = ((7*i + 3*j) % 11 - 5) / 4 and TYPES[t][j] = (j + 1) / 8 for t = 0, 1
 (exact in float32). Run once; the output is committed.
+
+It also writes tests/fixtures/tiny-encoder/no-attention-mask.onnx: the without-types graph with no
+attention_mask input (a valid graph that knnpref must refuse when a folder holding it is opened).
 """
 
 import json
@@ -53,6 +56,17 @@ def graph(with_types):
     nodes.append(helper.make_node("Mul", [summed, "mask3"], ["last_hidden_state"]))
     out = helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "seq", DIM])
     g = helper.make_graph(nodes, "tiny", inputs, [out], inits)
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="knnpref-tiny")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def graph_without_mask():
+    ids = helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"])
+    nodes = [helper.make_node("Gather", ["table", "input_ids"], ["last_hidden_state"], axis=0)]
+    out = helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "seq", DIM])
+    g = helper.make_graph(nodes, "tiny-no-mask", [ids], [out], [numpy_helper.from_array(table(), "table")])
     model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="knnpref-tiny")
     model.ir_version = 8
     onnx.checker.check_model(model)
@@ -102,4 +116,5 @@ def write(folder, with_types):
 if __name__ == "__main__":
     write(OUT / "with-types", True)
     write(OUT / "without-types", False)
+    onnx.save(graph_without_mask(), OUT / "no-attention-mask.onnx")
     print(f"wrote {OUT}")

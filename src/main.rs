@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use knnpref::pipeline::{self, environment_failure, Fault, PipelineError};
-use render::{embedding_line, print_errors, print_eval, print_index, print_similar, warn};
+use knnpref::pipeline::{self, environment_failure, Destination, Fault, PipelineError};
+use render::{embedding_line, print_errors, print_eval, print_index, print_json, print_similar, warn};
 
 fn main() -> ExitCode {
     install_panic_hook();
@@ -97,7 +97,12 @@ fn run() -> anyhow::Result<ExitCode> {
     ctrlc::set_handler(|| {
         knnpref::fsio::remove_pending();
         eprintln!("interrupted; temporary files removed, earlier outputs left as they were");
-        std::process::exit(130);
+        // End at once, without the exit handlers: `exit` would run ONNX
+        // Runtime's C++ static destructors while its worker threads still
+        // run a batch, and they print errors after the line above.
+        // SAFETY: `_exit` only ends the process; nothing after it runs, and
+        // the line above is written (stderr is unbuffered).
+        unsafe { libc::_exit(130) }
     })
     .context("installing the Ctrl-C handler")?;
     let threads = cli.command.threads();
@@ -117,10 +122,17 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         cli::Command::Predict(args) => {
             let cfg = args.config(quiet)?;
-            let s = pipeline::predict(&cfg)?;
+            let (_, s) = pipeline::predict(&cfg)?;
             warn(&s.warnings);
             embedding_line(quiet, &s.embedding);
-            writeln!(out, "wrote {} predictions to {}", s.rows, cfg.out.display())?;
+            let to = cfg.out.as_ref().expect("the CLI always writes the submission");
+            let line = format!("wrote {} predictions to {to}", s.rows);
+            // With the submission on standard output, the summary goes to stderr.
+            match to {
+                Destination::Stdout if quiet => {}
+                Destination::Stdout => eprintln!("{line}"),
+                Destination::File(_) => writeln!(out, "{line}")?,
+            }
         }
         cli::Command::Embed(args) => {
             let cfg = args.config(quiet)?;
@@ -140,8 +152,7 @@ fn run() -> anyhow::Result<ExitCode> {
             let cfg = args.config()?;
             let r = pipeline::similar(&cfg)?;
             if args.json {
-                serde_json::to_writer_pretty(&mut out, &r)?;
-                writeln!(out)?;
+                print_json(&mut out, &r)?;
             } else {
                 print_similar(&mut out, &r)?;
             }
@@ -156,8 +167,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 }
             }
             if args.json {
-                serde_json::to_writer_pretty(&mut out, &r)?;
-                writeln!(out)?;
+                print_json(&mut out, &r)?;
             } else {
                 print_eval(&mut out, &r)?;
             }
@@ -175,8 +185,7 @@ fn run() -> anyhow::Result<ExitCode> {
         cli::Command::Errors(args) => {
             let report = pipeline::errors(&args.config()?)?;
             if args.json {
-                serde_json::to_writer_pretty(&mut out, &report)?;
-                writeln!(out)?;
+                print_json(&mut out, &report)?;
             } else {
                 print_errors(&mut out, &report, args.full)?;
             }

@@ -117,6 +117,14 @@ fn one_line(s: &str, n: usize) -> String {
     cut
 }
 
+/// `value` as indented JSON and a newline. Serialised first, then written,
+/// so that a closed pipe reaches the caller as the plain I/O error the
+/// binary exits 0 on (serde_json's writer would wrap it).
+pub(crate) fn print_json(out: &mut impl Write, value: &impl serde::Serialize) -> std::io::Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
+    writeln!(out, "{text}")
+}
+
 pub(crate) fn print_similar(out: &mut impl Write, r: &pipeline::SimilarResult) -> std::io::Result<()> {
     if r.query_is_last_turn_start {
         writeln!(

@@ -7,9 +7,9 @@
 //! key-value metadata names the producer (`knnpref.producer`) and may give
 //! the dimension (`knnpref.dim`). A folder of such files (the parts a
 //! cluster job writes) is read as one, in file-name order. Every vector is
-//! checked (dimension, finite) and brought to unit length (all-zero vectors
-//! stay zero: an empty text's), which
-//! the cosine search expects; vectors already of unit length are kept
+//! checked (dimension, finite and within f32's range) and brought to unit
+//! length (all-zero vectors stay zero: an empty text's), which the cosine
+//! search expects; vectors already of unit length are kept
 //! bit for bit, so that `knnpref embed`'s vectors give exactly the
 //! predictions of the model run inside knnpref.
 
@@ -17,7 +17,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, FixedSizeListArray, Float32Array, ListArray, RecordBatch, StringArray};
+use arrow::array::{
+    Array, ArrayRef, FixedSizeListArray, Float32Array, Float64Array, ListArray, RecordBatch, StringArray,
+};
 use arrow::datatypes::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
@@ -220,7 +222,12 @@ impl Reader {
                 }
                 self.dim = Some(v.len());
                 let values = v.values();
-                if values.iter().any(|x| !x.is_finite()) {
+                if let Some(at) = values.iter().position(|x| !x.is_finite()) {
+                    // Finite in the file but not in f32: a float64 beyond f32's range.
+                    let source = batch.column_by_name(column).and_then(|col| source_value(col, r, at));
+                    if let Some(value) = source.filter(|x| x.is_finite()) {
+                        return Err(VectorsError::OutOfRange { path: path.to_owned(), id, column, value });
+                    }
                     return Err(bad("not finite (NaN or infinite)"));
                 }
                 let norm = values.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
@@ -254,6 +261,16 @@ fn as_f32_lists(col: &ArrayRef) -> Option<ListArray> {
     let target = DataType::List(Arc::new(Field::new("item", DataType::Float32, true)));
     let cast = arrow::compute::cast(col, &target).ok()?;
     cast.as_any().downcast_ref::<ListArray>().cloned()
+}
+
+/// Entry `at` of row `row` of a float-list column as the file holds it
+/// (before the cast to f32).
+fn source_value(col: &ArrayRef, row: usize, at: usize) -> Option<f64> {
+    let target = DataType::List(Arc::new(Field::new("item", DataType::Float64, true)));
+    let cast = arrow::compute::cast(col, &target).ok()?;
+    let list = cast.as_any().downcast_ref::<ListArray>()?.value(row);
+    let values = list.as_any().downcast_ref::<Float64Array>()?;
+    values.is_valid(at).then(|| values.value(at))
 }
 
 /// The bytes of a vectors file: ids and the three columns (row-major,

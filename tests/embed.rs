@@ -268,3 +268,141 @@ fn vectors_of_the_whole_sample_with_its_empty_texts_predict_as_in_process() {
     predict_ok_with(&im, &test, &b, &[]);
     assert!(std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(), "the submissions differ");
 }
+
+/// A copy of the tiny encoder fixture `name` (a sentence-transformers
+/// folder, `1_Pooling/` included) at `to`.
+fn tiny_model(name: &str, to: &Path) -> PathBuf {
+    fn copy_tree(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            match entry.path().is_dir() {
+                true => copy_tree(&entry.path(), &to.join(entry.file_name())),
+                false => drop(std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap()),
+            }
+        }
+    }
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-encoder");
+    copy_tree(&fixtures.join(name), to);
+    to.to_owned()
+}
+
+/// `knnpref embed` of a three-battle file with `--model model`, run in
+/// `dir` with `$KNNPREF_HOME` at `dir/home`; returns (exit code, stderr).
+fn embed_with_model(dir: &Path, model: &str) -> (i32, String) {
+    let rows: Vec<Vec<String>> =
+        (0..3).map(|i| row(&i.to_string(), "the cat sat", "a dog ran far", "on a mat")).collect();
+    let input = write_csv(&dir.join("battles.csv"), &TEST_HEADER, &rows);
+    let out = dir.join("vectors.parquet");
+    let o = knnpref()
+        .current_dir(dir)
+        .env("KNNPREF_HOME", dir.join("home"))
+        .args(["embed", "--in", s(&input), "--out", s(&out), "--model", model])
+        .output()
+        .unwrap();
+    assert!(!out.exists(), "nothing is written");
+    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+/// A folder whose graph has no `attention_mask` input (it passes
+/// onnx.checker) is refused when it is opened, as the user's fault, naming
+/// the folder, the file, what the graph has and what knnpref needs; not
+/// when the first batch fails, as an internal failure.
+#[test]
+fn a_model_folder_whose_graph_lacks_attention_mask_is_refused_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = tiny_model("without-types", &d.join("my-encoder"));
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-encoder");
+    std::fs::copy(fixtures.join("no-attention-mask.onnx"), model.join("model.onnx")).unwrap();
+    let (code, err) = embed_with_model(d, s(&model));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("model folder {}: model.onnx has no attention_mask input", model.display())),
+        "{err}"
+    );
+    assert!(err.contains("its inputs are input_ids (int64 [batch, seq])"), "{err}");
+    assert!(err.contains("knnpref needs int64 inputs input_ids and attention_mask"), "{err}");
+    assert!(!err.contains("internal failure"), "{err}");
+}
+
+/// A user's folder that lacks a file is told what a sentence-transformers
+/// folder holds; only a provisioned model is told to run scripts/setup.sh.
+#[test]
+fn a_folder_without_tokenizer_json_is_told_what_a_folder_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = tiny_model("without-types", &d.join("my-encoder"));
+    std::fs::remove_file(model.join("tokenizer.json")).unwrap();
+    let (code, err) = embed_with_model(d, s(&model));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&format!("model folder {} lacks tokenizer.json", model.display())), "{err}");
+    assert!(err.contains("a sentence-transformers folder for knnpref holds model.onnx"), "{err}");
+    assert!(!err.contains("setup.sh"), "{err}");
+
+    let provisioned = tiny_model("without-types", &d.join("home/models/tiny"));
+    std::fs::remove_file(provisioned.join("tokenizer.json")).unwrap();
+    let (code, err) = embed_with_model(d, "tiny");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("tiny lacks tokenizer.json; run scripts/setup.sh"), "{err}");
+}
+
+/// `--model NAME` that is neither a folder nor a provisioned model says so
+/// and lists the provisioned models (or says there are none and how to
+/// provision them), instead of saying that a folder lacks model.onnx.
+#[test]
+fn a_bare_name_that_is_no_model_lists_the_provisioned_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let models = d.join("home/models");
+    let (code, err) = embed_with_model(d, "no-such-name");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no model folder or provisioned model named no-such-name"), "{err}");
+    assert!(err.contains(&format!("{} does not exist; run scripts/setup.sh", models.display())), "{err}");
+
+    tiny_model("without-types", &models.join("tiny-b"));
+    tiny_model("with-types", &models.join("tiny-a"));
+    std::fs::create_dir_all(models.join("not-a-model")).unwrap();
+    let (code, err) = embed_with_model(d, "no-such-name");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no model folder or provisioned model named no-such-name"), "{err}");
+    assert!(err.contains(&format!("{} holds the models tiny-a, tiny-b;", models.display())), "{err}");
+    assert!(!err.contains("lacks model.onnx"), "{err}");
+}
+
+/// Ctrl-C while ONNX Runtime's threads run a transformer's batches: exit
+/// 130 with the "interrupted" line last, nothing after it (the C++ static
+/// destructors that `exit` would run print ONNX Runtime errors).
+#[test]
+fn ctrl_c_during_a_transformer_embed_prints_nothing_after_interrupted() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let (input, out) = (dir.path().join("synth.csv"), dir.path().join("v.parquet"));
+    run_ok(&["synth", "--rows", "3000", "--out", s(&input)]);
+    let mut child = knnpref_process()
+        .args(["--quiet", "embed", "--transformer", "--in", s(&input), "--out", s(&out)])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Batches are being run once the cache has grown.
+    let started = std::time::Instant::now();
+    let cached = || {
+        std::fs::read_dir(test_cache())
+            .map(|d| d.filter_map(Result::ok).any(|e| e.metadata().is_ok_and(|m| m.len() > 0)))
+            .unwrap_or(false)
+    };
+    while !cached() {
+        assert!(started.elapsed().as_secs() < 300, "no batch was embedded in 300 s");
+        assert!(child.try_wait().unwrap().is_none(), "knnpref ended before it was interrupted");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let sent = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{status:?}: {err}");
+    let last = err.trim_end().lines().last().unwrap_or("");
+    assert!(last.starts_with("interrupted"), "a line follows the interrupted one:\n{err}");
+    assert!(!out.exists());
+}

@@ -262,7 +262,8 @@ fn fit_params(seed: u64, folds: usize, neighbours: usize) -> PyResult<CheckedPar
 pub(crate) type Columns = (Vec<String>, Vec<f64>, Vec<f64>, Vec<f64>, String);
 
 /// Predict a test file with an index; writes the submission to `out` too
-/// when given (checked for writability first, as the CLI does).
+/// when given (checked against the inputs and for writability first, as
+/// the CLI does).
 #[pyfunction]
 #[pyo3(signature = (index, test, out, embed))]
 fn predict(
@@ -274,16 +275,9 @@ fn predict(
 ) -> PyResult<Columns> {
     let (options, progress, call) = embed.options(py)?;
     interruptible(py, call, move || {
-        if let Some(out) = &out {
-            let inputs =
-                [pipeline::Input::File("the test file", &test), pipeline::Input::Folder("the index", &index)];
-            pipeline::refuse_inputs(out, &inputs)?;
-            pipeline::check_writable(out)?;
-        }
-        let (rows, summary) = pipeline::predict_rows(&index, &test, &options, &progress)?;
-        if let Some(out) = &out {
-            pipeline::write_predictions(out, &rows)?;
-        }
+        let out = out.map(pipeline::Destination::File);
+        let cfg = pipeline::PredictConfig { index, test, out, embed: options, progress };
+        let (rows, summary) = pipeline::predict(&cfg)?;
         Ok(columns(&rows, &summary))
     })
 }

@@ -7,8 +7,8 @@ use knnpref::embed::{CheckedEmbed, EmbedOptions, ModelChoice};
 use knnpref::features::{FeatureSet, KnnParams};
 use knnpref::model::{CheckedParams, ModelParams};
 use knnpref::pipeline::{
-    Base, ErrorsConfig, EvaluateConfig, Existing, IndexConfig, PipelineError, PredictConfig, Query,
-    SimilarConfig,
+    Base, Destination, ErrorsConfig, EvaluateConfig, Existing, IndexConfig, PipelineError, PredictConfig,
+    Query, SimilarConfig,
 };
 use knnpref::progress::Progress;
 use knnpref::search::HnswParams;
@@ -117,7 +117,7 @@ impl PredictArgs {
         Ok(PredictConfig {
             index: self.index.clone(),
             test: self.test.clone(),
-            out: self.out.clone(),
+            out: Some(Destination::from_arg(&self.out)),
             embed: self.embed.options()?,
             progress: progress(quiet),
         })

@@ -149,7 +149,7 @@ pub struct PredictArgs {
     /// Kaggle-format test file (.csv or .parquet).
     #[arg(long, value_name = "FILE")]
     pub test: PathBuf,
-    /// Submission CSV to write.
+    /// Submission CSV to write; `-` writes it to standard output (the summary then goes to stderr).
     #[arg(long, value_name = "FILE", default_value = "submission.csv")]
     pub out: PathBuf,
     #[command(flatten)]

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 mod columns;
 mod from_csv;
 mod from_parquet;
+mod sniff;
 pub mod turns;
 
 use crate::fault::Fault;
@@ -167,6 +168,8 @@ pub enum DataError {
         #[source]
         source: arrow::error::ArrowError,
     },
+    #[error("{path}: is named .parquet but does not start with Parquet's magic bytes PAR1; {looks_like}")]
+    NotParquet { path: PathBuf, looks_like: &'static str },
     #[error("{path}: Parquet column `{column}` has type {found}; expected strings")]
     ParquetType { path: PathBuf, column: String, found: String },
     #[error("{path}: missing required column `{column}` (found: {found})")]
@@ -202,6 +205,7 @@ impl DataError {
             | D::InvalidUtf8 { .. }
             | D::Parquet { .. }
             | D::Arrow { .. }
+            | D::NotParquet { .. }
             | D::ParquetType { .. }
             | D::MissingColumn { .. }
             | D::Empty { .. }
@@ -214,12 +218,15 @@ impl DataError {
     }
 }
 
-/// Read a battles file; `.parquet` files are read as Parquet, all others as CSV.
-/// A test file's winner columns (`Labels::Optional`) are not read at all.
+/// Read a battles file: Parquet when it starts with Parquet's magic bytes,
+/// whatever its name, else CSV (a file named `.parquet` that is not Parquet
+/// is refused). A test file's winner columns (`Labels::Optional`) are not
+/// read at all.
 pub fn read_battles(path: &Path, labels: Labels) -> Result<Dataset, DataError> {
-    let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-    let (header, rows) =
-        if is_parquet { from_parquet::read_rows(path, labels)? } else { from_csv::read_rows(path, labels)? };
+    let (header, rows) = match sniff::format_of(path)? {
+        sniff::Format::Parquet => from_parquet::read_rows(path, labels)?,
+        sniff::Format::Csv => from_csv::read_rows(path, labels)?,
+    };
     assemble(path, labels, &header, rows)
 }
 

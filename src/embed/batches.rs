@@ -75,7 +75,7 @@ impl Transformer {
         // come back here, where they are stored, cached and counted.
         let next = AtomicUsize::new(0);
         let (tx, rx) = mpsc::channel::<Result<(usize, Vec<Vec<f32>>), EmbedError>>();
-        let (cache, pool) = (&mut t.cache, &t.pool);
+        let (cache, pool, dir) = (&mut t.cache, &t.pool, t.plan.dir.as_path());
         let cancel = progress.cancel();
         let run = std::thread::scope(|scope| -> Result<(), EmbedError> {
             for session in t.sessions.iter_mut() {
@@ -88,7 +88,7 @@ impl Transformer {
                     let b = next.fetch_add(1, Ordering::Relaxed);
                     let Some(batch) = batches.get(b) else { break };
                     let inputs: Vec<&str> = batch.iter().map(|&i| unique[todo[i]]).collect();
-                    let out = run_batch(session, &inputs, pool).map(|v| (b, v));
+                    let out = run_batch(session, &inputs, pool, dir).map(|v| (b, v));
                     let failed = out.is_err();
                     if tx.send(out).is_err() || failed {
                         break;

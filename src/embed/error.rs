@@ -31,6 +31,14 @@ pub enum EmbedError {
     },
     #[error("model folder {dir} lacks {file}; {hint}")]
     ModelMissing { dir: PathBuf, file: &'static str, hint: &'static str },
+    #[error("no model folder or provisioned model named {name}: {models} {held}")]
+    NoModel { name: String, models: PathBuf, held: String },
+    #[error("model folder {dir} {why}")]
+    NotAFolder { dir: PathBuf, why: &'static str },
+    #[error("model folder {dir}: model.onnx {problem}; its inputs are {inputs} and its outputs {outputs}, and knnpref needs {}", super::graph::NEEDS)]
+    Graph { dir: PathBuf, problem: String, inputs: String, outputs: String },
+    #[error("{path} is not an ONNX model ({why}); a model folder's model.onnx must be an ONNX graph (scripts/export_onnx.py exports one)")]
+    NotOnnx { path: PathBuf, why: &'static str },
     #[error("cannot read {path}")]
     Io {
         path: PathBuf,
@@ -43,14 +51,21 @@ pub enum EmbedError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error("cannot create the ONNX Runtime session for {dir}")]
+    #[error("{path} {why}, which knnpref needs to pad and truncate the model's batches")]
+    TokenizerConfig { path: PathBuf, why: &'static str },
+    #[error(
+        "cannot create the ONNX Runtime session for model folder {dir} (its model.onnx and tokenizer files)"
+    )]
     Session {
         dir: PathBuf,
         #[source]
         source: fastembed::Error,
     },
-    #[error("embedding a batch failed")]
+    #[error("model folder {dir}: ONNX Runtime failed running model.onnx on a batch{}", run_hint(.provisioned))]
     Run {
+        dir: PathBuf,
+        /// A model `scripts/setup.sh` provisioned, whose failure is knnpref's.
+        provisioned: bool,
         #[source]
         source: fastembed::Error,
     },
@@ -58,8 +73,8 @@ pub enum EmbedError {
     Cancelled,
     #[error(transparent)]
     Folder(#[from] FolderError),
-    #[error("the model's output has shape {shape:?}; knnpref needs token vectors [batch, tokens, dim] or sentence vectors [batch, dim]")]
-    OutputShape { shape: Vec<usize> },
+    #[error("model folder {dir}: model.onnx gave an output of shape {shape:?} for a batch; knnpref needs token vectors [batch, tokens, dim] or sentence vectors [batch, dim]")]
+    OutputShape { dir: PathBuf, shape: Vec<usize> },
     #[error("invalid {name} {value}: {why}")]
     BadOption { name: &'static str, value: String, why: &'static str },
     #[error("--max-tokens {given} is outside 8..={limit}, the range model {dir} takes")]
@@ -82,10 +97,24 @@ pub enum EmbedError {
     Static(#[from] StaticError),
 }
 
+/// What to check when a graph fails while running: nothing for a model
+/// `scripts/setup.sh` provisioned (knnpref's failure), else the usual
+/// mismatches of a folder's graph and tokenizer.
+fn run_hint(provisioned: &bool) -> &'static str {
+    match provisioned {
+        true => "",
+        false => {
+            "; check that the graph runs on ONNX Runtime with the token ids of the folder's tokenizer.json \
+                  (its vocabulary must fit the graph's embedding table, and the token budget its positions)"
+        }
+    }
+}
+
 impl EmbedError {
     /// Whose fault: the user's for the runtime and model they provisioned
-    /// or pointed at, the arguments and the cache folder; knnpref's when a
-    /// model it loaded fails while running.
+    /// or pointed at (a graph that fails while running included), the
+    /// arguments and the cache folder; knnpref's when a model that
+    /// `scripts/setup.sh` provisioned fails while running.
     pub fn fault(&self) -> Fault {
         use EmbedError as E;
         match self {
@@ -93,6 +122,11 @@ impl EmbedError {
             | E::RuntimeOpen { .. }
             | E::RuntimeLoad { .. }
             | E::ModelMissing { .. }
+            | E::NoModel { .. }
+            | E::NotAFolder { .. }
+            | E::Graph { .. }
+            | E::NotOnnx { .. }
+            | E::TokenizerConfig { .. }
             | E::Io { .. }
             | E::Tokenizer { .. }
             | E::Session { .. }
@@ -103,8 +137,8 @@ impl EmbedError {
             | E::StaticOnCuda { .. }
             | E::CudaStart { .. }
             | E::Cancelled => Fault::User,
-            E::Run { .. } => Fault::Internal,
-            E::OutputShape { .. } => Fault::User,
+            E::Run { provisioned: true, .. } => Fault::Internal,
+            E::Run { provisioned: false, .. } | E::OutputShape { .. } => Fault::User,
             E::Folder(e) => e.fault(),
             E::Cache(e) => e.fault(),
             E::Static(e) => e.fault(),

@@ -5,7 +5,11 @@ use fastembed::{InitOptionsUserDefined, TextEmbedding, TokenizerFiles, UserDefin
 
 use std::path::Path;
 
-use super::model_files::{hidden_size, model_id, position_limit, read, transformer_identity, MEAN_POOLING};
+use super::graph::Graph;
+use super::model_files::{
+    check_folder, check_tokenizer_configs, files_identity_of, hidden_size, model_id, position_limit, read,
+    read_transformer_files, MEAN_POOLING,
+};
 use super::options::MIN_TOKENS;
 use super::pooling::Pooling;
 use super::run::{run_batch, PoolPlan};
@@ -31,6 +35,7 @@ impl Embedder {
     /// something must be embedded. Notes (the `--device auto` fallback) go
     /// to `progress`.
     pub fn open(dir: &Path, opts: &CheckedEmbed, progress: &Progress) -> Result<Embedder, EmbedError> {
+        check_folder(dir)?;
         if ModelKind::of(dir) == ModelKind::Static {
             if opts.device == Device::Cuda {
                 return Err(EmbedError::StaticOnCuda { dir: dir.to_owned() });
@@ -44,13 +49,18 @@ impl Embedder {
             true => MEAN_POOLING.to_vec(),
             false => folder.identity_bytes(prompt.as_deref()),
         };
-        let sha256 = transformer_identity(dir, &settings)?;
-        let tok_bytes = read(dir, "tokenizer.json")?;
+        let files = read_transformer_files(dir)?;
+        // The graph is checked now, not when the first batch fails.
+        let graph_dim = check_graph(dir, &files[0])?;
+        check_tokenizer_configs(dir, &files)?;
+        let sha256 = files_identity_of(&files, &settings);
+        let [_, tok_bytes, config_file, special_tokens_map_file, tokenizer_config_file] =
+            <[Vec<u8>; 5]>::try_from(files).expect("one entry per transformer file");
         let files = TokenizerFiles {
             tokenizer_file: tok_bytes.clone(),
-            config_file: read(dir, "config.json")?,
-            special_tokens_map_file: read(dir, "special_tokens_map.json")?,
-            tokenizer_config_file: read(dir, "tokenizer_config.json")?,
+            config_file,
+            special_tokens_map_file,
+            tokenizer_config_file,
         };
         let limit = position_limit(dir);
         let max_tokens = match opts.max_tokens {
@@ -99,10 +109,14 @@ impl Embedder {
             pool,
             prompt_tokens,
         };
-        let dim = match hidden_size(dir) {
-            Some(dim) => dim,
-            // No hidden_size in config.json: ask the model.
-            None => transformer.start_sessions(max_tokens, None, progress)?,
+        // The width the graph fixes, else config.json's hidden_size, else
+        // the graph's answer to a probe; the two must agree when both are given.
+        let dim = match (graph_dim, hidden_size(dir)) {
+            (Some(output), Some(config)) if output != config => {
+                return Err(EmbedError::Dimension { dir: dir.to_owned(), config, output })
+            }
+            (Some(dim), _) | (None, Some(dim)) => dim,
+            (None, None) => transformer.start_sessions(max_tokens, None, progress)?,
         };
         let info = ModelInfo {
             id: model_id(dir),
@@ -191,7 +205,7 @@ impl Transformer {
                 .map_err(|source| EmbedError::Session { dir: plan.dir.clone(), source })?;
             self.sessions.push(session);
         }
-        let probe = run_batch(&mut self.sessions[0], &["dimension probe"], &self.pool)?;
+        let probe = run_batch(&mut self.sessions[0], &["dimension probe"], &self.pool, &self.plan.dir)?;
         let output = probe[0].len();
         match dim {
             Some(config) if config != output => {
@@ -199,6 +213,22 @@ impl Transformer {
             }
             _ => Ok(output),
         }
+    }
+}
+
+/// Check the graph in `onnx` (the bytes of `dir`'s model.onnx) against
+/// what knnpref feeds and reads; returns its vector width when it fixes one.
+fn check_graph(dir: &Path, onnx: &[u8]) -> Result<Option<usize>, EmbedError> {
+    let graph =
+        Graph::parse(onnx).map_err(|why| EmbedError::NotOnnx { path: dir.join("model.onnx"), why: why.0 })?;
+    match graph.check() {
+        Ok(dim) => Ok(dim),
+        Err(problem) => Err(EmbedError::Graph {
+            dir: dir.to_owned(),
+            problem,
+            inputs: graph.inputs_text(),
+            outputs: graph.outputs_text(),
+        }),
     }
 }
 

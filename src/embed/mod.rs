@@ -16,6 +16,7 @@ mod chars;
 pub mod distill;
 mod error;
 mod fit;
+mod graph;
 mod init;
 mod model_files;
 mod options;

@@ -5,16 +5,21 @@
 
 use fastembed::{OutputKey, SingleBatchOutput, TextEmbedding};
 
+use std::path::Path;
+
+use super::graph::OUTPUT_NAMES;
+use super::model_files::is_provisioned;
 use super::pooling::{normalize, pool, Pooling};
 use super::EmbedError;
 
 /// Which output of the graph holds the token vectors, in order of
-/// preference (fastembed's own order for text models).
+/// preference (fastembed's own order for text models), as `graph` checks
+/// at open that one is there.
 const OUTPUTS: &[OutputKey] = &[
     OutputKey::OnlyOne,
-    OutputKey::ByName("text_embeds"),
-    OutputKey::ByName("last_hidden_state"),
-    OutputKey::ByName("sentence_embedding"),
+    OutputKey::ByName(OUTPUT_NAMES[0]),
+    OutputKey::ByName(OUTPUT_NAMES[1]),
+    OutputKey::ByName(OUTPUT_NAMES[2]),
 ];
 
 /// How a folder turns a text into a sentence vector, beyond the graph.
@@ -31,11 +36,13 @@ pub(super) struct PoolPlan {
     pub lower_case: bool,
 }
 
-/// Embed one batch of fitted texts: one unit-length vector per text.
+/// Embed one batch of fitted texts with the model of folder `dir`: one
+/// unit-length vector per text.
 pub(super) fn run_batch(
     session: &mut TextEmbedding,
     texts: &[&str],
     plan: &PoolPlan,
+    dir: &Path,
 ) -> Result<Vec<Vec<f32>>, EmbedError> {
     let inputs: Vec<String> = texts
         .iter()
@@ -47,21 +54,27 @@ pub(super) fn run_batch(
             }
         })
         .collect();
-    let output =
-        session.transform(&inputs, Some(inputs.len())).map_err(|source| EmbedError::Run { source })?;
+    let output = session.transform(&inputs, Some(inputs.len())).map_err(|e| failed(dir, e))?;
     let mut vectors = Vec::with_capacity(texts.len());
     for batch in output.into_raw() {
-        vectors.extend(pool_batch(&batch, plan)?);
+        vectors.extend(pool_batch(&batch, plan, dir)?);
     }
     Ok(vectors)
 }
 
-/// Pool every row of one session output.
-fn pool_batch(batch: &SingleBatchOutput, plan: &PoolPlan) -> Result<Vec<Vec<f32>>, EmbedError> {
-    let tensor = batch.select_output(&OUTPUTS).map_err(|source| EmbedError::Run { source })?;
+/// A run of the model in `dir` that failed. The graph and the tokenizer
+/// are the folder's, checked at open: what fails now is theirs, or
+/// knnpref's for a model it provisioned.
+fn failed(dir: &Path, source: fastembed::Error) -> EmbedError {
+    EmbedError::Run { dir: dir.to_owned(), provisioned: is_provisioned(dir), source }
+}
+
+/// Pool every row of one session output of the model in `dir`.
+fn pool_batch(batch: &SingleBatchOutput, plan: &PoolPlan, dir: &Path) -> Result<Vec<Vec<f32>>, EmbedError> {
+    let tensor = batch.select_output(&OUTPUTS).map_err(|e| failed(dir, e))?;
     let mask = batch.attention_mask_array.as_standard_layout();
     let shape = tensor.shape().to_vec();
-    let bad_shape = || EmbedError::OutputShape { shape: shape.clone() };
+    let bad_shape = || EmbedError::OutputShape { dir: dir.to_owned(), shape: shape.clone() };
     // ONNX Runtime's outputs are row-major already: no copy then.
     let tensor = tensor.as_standard_layout();
     let values = tensor.as_slice().ok_or_else(bad_shape)?;

@@ -6,7 +6,8 @@
 //! folder fsynced, so an interrupted run never leaves a partial file under the
 //! real name. The registry of pending temporary paths lets the binary's Ctrl-C
 //! handler delete them before it exits. Also here: a folder lock for writers
-//! that must take turns, whether two paths are one file (`same`), and the
+//! that must take turns, whether two paths are one file (`same`), the rule
+//! that no output overwrites an input (`guard`), and the
 //! test hooks (`hooks`, compiled only with the `test-hooks` feature) that
 //! pause a run at a named stage so that tests can kill it there.
 //! A host that cannot exit on interrupt (the Python module) cancels the
@@ -21,6 +22,7 @@ use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
+mod guard;
 #[cfg(feature = "test-hooks")]
 mod hooks;
 #[cfg(not(feature = "test-hooks"))]
@@ -31,6 +33,7 @@ mod same;
 mod cancel;
 
 pub use cancel::{cancel_requested, clear_cancel, request_cancel};
+pub use guard::{refuse_overlap, OutputIsInput, Role};
 pub use hooks::panic_if_asked;
 pub(crate) use hooks::pause_at;
 use hooks::sink;

@@ -4,14 +4,14 @@
 
 use std::path::PathBuf;
 
-use super::encoding::{model_dir, Encoding};
+use super::encoding::Encoding;
 use super::error::PipelineError;
 use super::grow::{drop_existing, open_base, Base};
 use super::options::{require_labels, stage_spinner};
-use super::submission::{refuse_inputs, Input};
+use super::outputs::{embed_inputs, refuse_overwrites, refuse_stdout};
 use crate::data::{read_battles, Battle, Labels};
-use crate::embed::{CheckedEmbed, EmbedStats, ModelChoice};
-use crate::fsio::sha256_file;
+use crate::embed::{CheckedEmbed, EmbedStats};
+use crate::fsio::{same_file, sha256_file, Role};
 use crate::index::{BattleMeta, IndexFolder, Manifest, TrainFile, FORMAT_VERSION};
 use crate::model::{CheckedParams, FitPhase, FitSeconds, Model};
 use crate::progress::Progress;
@@ -91,17 +91,15 @@ fn last_turn_start(turns: &[String], n: usize) -> String {
 /// of a base index when one is given.
 pub fn build_index(cfg: &IndexConfig) -> Result<IndexSummary, PipelineError> {
     let clock = std::time::Instant::now();
-    let model = model_dir(&cfg.embed);
-    let train_input = Input::File("the training file", &cfg.train);
-    let source = match &cfg.embed.model {
-        ModelChoice::Vectors(path) if path.is_dir() => Some(Input::Folder("the vectors", path)),
-        ModelChoice::Vectors(path) => Some(Input::File("the vectors", path)),
-        // With --base and no model named, the model is the base's; the base
-        // may be the output folder, since it is read whole before the save.
-        ModelChoice::Default if cfg.base.is_some() => None,
-        _ => Some(Input::Folder("the model folder", &model)),
-    };
-    refuse_inputs(&cfg.out, &[Some(train_input), source].into_iter().flatten().collect::<Vec<_>>())?;
+    refuse_stdout("the index folder", &cfg.out)?;
+    let base = cfg.base.as_ref().map(|b| b.dir.as_path());
+    let mut inputs = vec![Role::file("the training file", &cfg.train)];
+    inputs.extend(embed_inputs(&cfg.embed, base));
+    // The base may be the output folder itself (an index grown in place):
+    // it is read whole before the save, which commits the new manifest
+    // atomically. Any other overlap with it is refused.
+    inputs.extend(base.filter(|b| !same_file(b, &cfg.out)).map(|b| Role::folder("the base index", b)));
+    refuse_overwrites(&[Role::folder("the index folder", &cfg.out)], &inputs)?;
     let mut data = read_battles(&cfg.train, Labels::Required)?;
     // Hashed once: for the battles a base holds, and for the index's metadata.
     let mut hashes: Vec<String> = data.battles.iter().map(Battle::content_hash).collect();

@@ -5,12 +5,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::encoding::{model_dir, Encoding};
+use super::encoding::Encoding;
 use super::error::PipelineError;
-use super::submission::{check_writable, refuse_inputs, Input};
+use super::outputs::{check_writable, embed_inputs, refuse_overwrites, refuse_stdout};
 use crate::data::{read_battles, Labels};
 use crate::embed::{CheckedEmbed, EmbedError, EmbedStats, ModelChoice};
-use crate::fsio::write_atomic;
+use crate::fsio::{write_atomic, Role};
 use crate::progress::Progress;
 use crate::vectors::vectors_bytes;
 
@@ -45,16 +45,15 @@ pub struct EmbedSummary {
 
 /// Embed a battles file and write its vectors atomically.
 pub fn embed_vectors(cfg: &EmbedConfig) -> Result<EmbedSummary, PipelineError> {
+    refuse_stdout("the vectors file", &cfg.out)?;
+    let mut inputs = vec![Role::file("the battles file", &cfg.input)];
+    inputs.extend(embed_inputs(&cfg.embed, None));
+    refuse_overwrites(&[Role::file("the vectors file", &cfg.out)], &inputs)?;
     check_writable(&cfg.out)?;
-    let model = model_dir(&cfg.embed);
-    refuse_inputs(
-        &cfg.out,
-        &[Input::File("the battles file", &cfg.input), Input::Folder("the model folder", &model)],
-    )?;
     let (bytes, summary) = vectors_of(cfg)?;
     cfg.progress.cancel().check()?;
     write_atomic(&cfg.out, |w: &mut dyn Write| w.write_all(&bytes))
-        .map_err(|source| PipelineError::Io { path: cfg.out.clone(), source })?;
+        .map_err(|source| PipelineError::Write { path: cfg.out.clone(), source })?;
     Ok(summary)
 }
 
@@ -97,7 +96,7 @@ impl BattleEmbedder {
         };
         let (rows, dim) = (encoded.len(), encoded.dim);
         let bytes = vectors_bytes(&producer, dim, encoded.ids, [encoded.prompt, encoded.a, encoded.b])
-            .map_err(|e| PipelineError::Io { path: input.to_owned(), source: std::io::Error::other(e) })?;
+            .map_err(PipelineError::EncodeVectors)?;
         let embedding = self.encoding.stats();
         Ok((bytes, EmbedSummary { rows, dim, producer, embedding, warnings: data.warnings }))
     }

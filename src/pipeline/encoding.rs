@@ -160,7 +160,11 @@ fn model_folder(dir: &Path) -> ModelFolder {
 /// The folder of an index's model: where it was loaded from, else (an index
 /// moved to a machine with another `KNNPREF_HOME`) the provisioned model of
 /// that name; else an error naming the model and what to pass.
-fn recorded_dir(folder: &ModelFolder, built: &ModelInfo, index: &Path) -> Result<PathBuf, PipelineError> {
+pub(crate) fn recorded_dir(
+    folder: &ModelFolder,
+    built: &ModelInfo,
+    index: &Path,
+) -> Result<PathBuf, PipelineError> {
     if folder.path.is_dir() {
         return Ok(folder.path.clone());
     }

@@ -10,6 +10,7 @@ use crate::data::DataError;
 use crate::embed::distill::DistillError;
 use crate::embed::EmbedError;
 use crate::fault::{environment_failure, Fault};
+use crate::fsio::OutputIsInput;
 use crate::index::IndexError;
 use crate::model::head::HeadError;
 use crate::model::ParamsError;
@@ -96,6 +97,18 @@ pub enum PipelineError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot write {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    OutputIsInput(#[from] OutputIsInput),
+    #[error("{what} cannot be written to standard output (`-`); give a path")]
+    NotToStdout { what: &'static str },
+    #[error("encoding the vectors as Parquet failed")]
+    EncodeVectors(#[source] parquet::errors::ParquetError),
     #[error(transparent)]
     Cancelled(#[from] Cancelled),
 }
@@ -131,8 +144,11 @@ impl PipelineError {
             | P::BaseOptions { .. }
             | P::BaseNeedsIds { .. }
             | P::UnknownId { .. }
-            | P::Io { .. }
+            | P::OutputIsInput(_)
+            | P::NotToStdout { .. }
             | P::Cancelled(_) => Fault::User,
+            P::Io { source, .. } | P::Write { source, .. } => Fault::of_io(source),
+            P::EncodeVectors(_) => Fault::Internal,
         }
     }
 

@@ -10,12 +10,14 @@ use super::curve::Curve;
 use super::encoding::Encoding;
 use super::error::PipelineError;
 use super::options::require_labels;
+use super::outputs::{check_writable, embed_inputs, refuse_overwrites};
 use super::report::{write_report, REPORT_FILES};
 use super::scores::{EvalReport, ModelScore, Reliability, SegmentScore};
-use super::submission::{check_writable, normalised, refuse_inputs, write_oof, Input};
+use super::submission::{normalised, write_oof};
 use crate::data::{read_battles, Battle, Label, Labels};
 use crate::embed::CheckedEmbed;
 use crate::features::{EncodedBattles, FeatureSet};
+use crate::fsio::Role;
 use crate::metrics::{
     accuracy, ece, log_loss, mean, paired_bootstrap, reliability, row_losses, segments_of, std_dev, SEGMENTS,
 };
@@ -105,11 +107,13 @@ pub fn evaluate(cfg: &EvaluateConfig) -> Result<EvalReport, PipelineError> {
     }
     let report_files: Vec<PathBuf> =
         cfg.report.iter().flat_map(|d| REPORT_FILES.map(|f| d.join(f))).collect();
+    let mut outputs: Vec<Role> = cfg.oof.iter().map(|p| Role::file("the out-of-fold file", p)).collect();
+    outputs.extend(report_files.iter().map(|p| Role::file("the report", p)));
+    let mut inputs = vec![Role::file("the training file", &cfg.train)];
+    inputs.extend(embed_inputs(&cfg.embed, None));
+    refuse_overwrites(&outputs, &inputs)?;
     for path in cfg.oof.iter() {
         check_writable(path)?;
-    }
-    for path in cfg.oof.iter().chain(&report_files) {
-        refuse_inputs(path, &[Input::File("the training file", &cfg.train)])?;
     }
     let data = read_battles(&cfg.train, Labels::Required)?;
     let labels = require_labels(&data)?;

@@ -11,7 +11,7 @@ use crate::data::{DataError, TurnsError};
 use crate::embed::distill::DistillError;
 use crate::embed::static_model::{DtypeError, StaticError};
 use crate::embed::{CacheError, EmbedError, FolderError, ModelInfo, ModelKind, Pooling};
-use crate::fault::Fault::{self, Internal, User};
+use crate::fault::Fault::{self, Environment, Internal, User};
 use crate::index::{IndexError, VectorSource};
 use crate::model::head::HeadError;
 use crate::model::ParamsError;
@@ -64,6 +64,11 @@ fn vectors_dim() -> VectorsError {
     VectorsError::Dimension { path: p(), id, column, found: 2, expected: 3, expected_from: None }
 }
 
+fn overlap() -> crate::fsio::OutputIsInput {
+    let (output_what, input_what) = ("the submission", "the test file");
+    crate::fsio::OutputIsInput { output_what, output: p(), input_what, input: p() }
+}
+
 fn source() -> Box<VectorSource> {
     Box::new(VectorSource::Vectors { producer: "x".into(), dim: 4 })
 }
@@ -110,7 +115,7 @@ macro_rules! covers {
 fn every_error_variant_has_the_class_it_should() {
     use PipelineError as P;
     covers!(
-        DataError[Io, Csv, InvalidUtf8, Parquet, Arrow, ParquetType, MissingColumn, Empty, Turns,
+        DataError[Io, Csv, InvalidUtf8, Parquet, Arrow, NotParquet, ParquetType, MissingColumn, Empty, Turns,
             BadLabelValue, BadLabel, EmptyId, DuplicateId],
         vec![
             (DataError::Io { path: p(), source: io() }, User),
@@ -118,6 +123,7 @@ fn every_error_variant_has_the_class_it_should() {
             (DataError::InvalidUtf8 { path: p(), row: 1, line: 2 }, User),
             (DataError::Parquet { path: p(), source: parquet() }, User),
             (DataError::Arrow { path: p(), source: arrow() }, User),
+            (DataError::NotParquet { path: p(), looks_like: "it looks like CSV/text" }, User),
             (DataError::ParquetType { path: p(), column: "id".into(), found: "Int8".into() }, User),
             (DataError::MissingColumn { path: p(), column: "prompt", found: "id".into() }, User),
             (DataError::Empty { path: p() }, User),
@@ -148,7 +154,8 @@ fn every_error_variant_has_the_class_it_should() {
     ));
     let hint = "run scripts/setup.sh";
     covers!(
-        EmbedError[RuntimeMissing, RuntimeOpen, RuntimeLoad, ModelMissing, Io, Tokenizer, Session, Run,
+        EmbedError[RuntimeMissing, RuntimeOpen, RuntimeLoad, ModelMissing, NoModel, NotAFolder, Graph, NotOnnx,
+            Io, Tokenizer, TokenizerConfig, Session, Run,
             Cancelled, Folder, OutputShape, BadOption, MaxTokens, Dimension, DeviceUnavailable, StaticOnCuda,
             CudaStart, Cache, Static],
         vec![
@@ -156,13 +163,21 @@ fn every_error_variant_has_the_class_it_should() {
             (EmbedError::RuntimeOpen { path: p(), version: "1.31.1", hint, source: load() }, User),
             (EmbedError::RuntimeLoad { path: p(), hint, source: ort() }, User),
             (EmbedError::ModelMissing { dir: p(), file: "model.onnx", hint }, User),
+            (EmbedError::NoModel { name: "m".into(), models: p(), held: "holds no models".into() }, User),
+            (EmbedError::NotAFolder { dir: p(), why: "does not exist" }, User),
+            (EmbedError::Graph { dir: p(), problem: "has no outputs".into(), inputs: "none".into(), outputs: "none".into() }, User),
+            (EmbedError::NotOnnx { path: p(), why: "it holds no graph" }, User),
             (EmbedError::Io { path: p(), source: io() }, User),
             (EmbedError::Tokenizer { path: p(), source: boxed() }, User),
+            (EmbedError::TokenizerConfig { path: p(), why: "has no numeric model_max_length" }, User),
             (EmbedError::Session { dir: p(), source: fe() }, User),
-            (EmbedError::Run { source: fe() }, Internal),
+            // A graph of the user's folder fails running: the folder's fault;
+            // one that scripts/setup.sh provisioned: knnpref's.
+            (EmbedError::Run { dir: p(), provisioned: false, source: fe() }, User),
+            (EmbedError::Run { dir: p(), provisioned: true, source: fe() }, Internal),
             (EmbedError::Cancelled, User),
             (EmbedError::Folder(FolderError::NoPooling { path: p() }), User),
-            (EmbedError::OutputShape { shape: vec![1, 2, 3, 4] }, User),
+            (EmbedError::OutputShape { dir: p(), shape: vec![1, 2, 3, 4] }, User),
             (EmbedError::BadOption { name: "threads", value: "0".into(), why: "must be at least 1" }, User),
             (EmbedError::MaxTokens { given: 4096, limit: 512, dir: p() }, User),
             (EmbedError::Dimension { dir: p(), config: 384, output: 768 }, User),
@@ -175,17 +190,18 @@ fn every_error_variant_has_the_class_it_should() {
         P::from
     );
     covers!(
-        DistillError[Runtime, Missing, Io, Tokenizer, TokenizerJson, Session, Run, Graph, Invalid, NotStatic,
-            Cancelled],
+        DistillError[OutputIsInput, Runtime, Missing, Io, Tokenizer, TokenizerJson, Session, Run, Graph, Invalid,
+            NotStatic, Cancelled],
         vec![
+            (DistillError::OutputIsInput(overlap()), User),
             (DistillError::Runtime { source: EmbedError::RuntimeMissing { path: p(), hint } }, User),
-            (DistillError::Runtime { source: EmbedError::Run { source: fe() } }, Internal),
+            (DistillError::Runtime { source: EmbedError::Run { dir: p(), provisioned: true, source: fe() } }, Internal),
             (DistillError::Missing { dir: p(), file: "model.onnx" }, User),
             (DistillError::Io { path: p(), source: io() }, User),
             (DistillError::Tokenizer { path: p(), source: boxed() }, User),
             (DistillError::TokenizerJson { path: p(), source: json() }, User),
-            (DistillError::Session { path: p(), source: ort() }, Internal),
-            (DistillError::Run { first: 0, end: 8, source: ort() }, Internal),
+            (DistillError::Session { path: p(), source: ort() }, User),
+            (DistillError::Run { path: p(), first: 0, end: 8, source: ort() }, User),
             (DistillError::Graph { path: p(), why: "no output".into() }, User),
             (DistillError::Invalid { what: "dims", why: "0".into() }, User),
             (DistillError::NotStatic { dir: p() }, User),
@@ -246,10 +262,9 @@ fn every_error_variant_has_the_class_it_should() {
         P::from
     );
     covers!(
-        SubmissionError[NotWritable, OutputIsInput, Io],
+        SubmissionError[NotWritable, Io],
         vec![
             (SubmissionError::NotWritable { path: p(), why: "no folder".into() }, User),
-            (SubmissionError::OutputIsInput { output: p(), what: "the test file", input: p() }, User),
             (SubmissionError::Io { path: p(), source: io() }, User),
         ],
         P::from
@@ -264,8 +279,8 @@ fn every_error_variant_has_the_class_it_should() {
         P::from
     );
     covers!(
-        VectorsError[Io, Parquet, Empty, NoProducer, MixedProducers, Column, Dimension, BadValue, DuplicateId,
-            Missing],
+        VectorsError[Io, Parquet, Empty, NoProducer, MixedProducers, Column, Dimension, BadValue, OutOfRange,
+            DuplicateId, Missing],
         vec![
             (VectorsError::Io { path: p(), source: io() }, User),
             (VectorsError::Parquet { path: p(), source: parquet() }, User),
@@ -275,6 +290,7 @@ fn every_error_variant_has_the_class_it_should() {
             (VectorsError::Column { path: p(), column: "id", why: "is missing".into() }, User),
             (vectors_dim(), User),
             (VectorsError::BadValue { path: p(), id: "x".into(), column: "prompt", what: "null" }, User),
+            (VectorsError::OutOfRange { path: p(), id: "x".into(), column: "prompt", value: 1e300 }, User),
             (VectorsError::DuplicateId { path: p(), id: "x".into() }, User),
             (VectorsError::Missing { path: p(), id: "x".into(), count: 2 }, User),
         ],
@@ -283,10 +299,10 @@ fn every_error_variant_has_the_class_it_should() {
     covers!(
         PipelineError[Data, Embed, Distill, Index, Head, Params, Rows, Submission, Report, Synth, Vectors,
             ModelGone, QueryNeedsModel, Csv, BadOof, Unlabelled, MaxTokensMismatch, TrainMismatch, AlreadyInBase, BaseOptions, BaseNeedsIds,
-            UnknownId, Io, Cancelled],
+            UnknownId, Io, Write, OutputIsInput, NotToStdout, EncodeVectors, Cancelled],
         vec![
             (P::Data(DataError::Empty { path: p() }), User),
-            (P::Embed(EmbedError::Run { source: fe() }), Internal),
+            (P::Embed(EmbedError::Run { dir: p(), provisioned: true, source: fe() }), Internal),
             (P::Distill(DistillError::NotStatic { dir: p() }), User),
             (P::Index(IndexError::Checksum { path: p() }), User),
             (P::Head(HeadError::BadData { rows: 1, why: "too few" }), Internal),
@@ -308,6 +324,12 @@ fn every_error_variant_has_the_class_it_should() {
             (P::TrainMismatch { train: p(), index: p(), built_from: "t.csv".into() }, User),
             (P::AlreadyInBase { train: p(), base: p(), count: 2, first: "x".into() }, User),
             (P::BaseOptions { base: p(), differs: "seed".into() }, User),
+            (P::Write { path: p(), source: io() }, User),
+            (P::Write { path: p(), source: io::Error::new(io::ErrorKind::ReadOnlyFilesystem, "ro") }, Environment),
+            (P::Io { path: p(), source: io::Error::new(io::ErrorKind::StorageFull, "full") }, Environment),
+            (P::OutputIsInput(overlap()), User),
+            (P::NotToStdout { what: "the vectors file" }, User),
+            (P::EncodeVectors(parquet()), Internal),
             (P::BaseNeedsIds { train: p() }, User),
             (P::UnknownId { id: "x".into(), index: p() }, User),
             (P::Io { path: p(), source: io() }, User),
@@ -326,7 +348,11 @@ fn a_refusal_of_the_system_anywhere_in_the_chain_is_the_environments() {
         PipelineError::from(EmbedError::Cache(CacheError::Io { path: p(), source: full() })),
         PipelineError::from(IndexError::Table(TableError::Io { path: p(), source: denied() })),
         PipelineError::from(DataError::Io { path: p(), source: denied() }),
-        PipelineError::from(EmbedError::Run { source: fastembed::Error::Io(full()) }),
+        PipelineError::from(EmbedError::Run {
+            dir: p(),
+            provisioned: true,
+            source: fastembed::Error::Io(full()),
+        }),
     ];
     for e in errors {
         assert_eq!(e.fault(), Fault::Environment, "{e}");

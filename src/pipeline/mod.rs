@@ -3,7 +3,7 @@
 //!
 //! Each takes a plain, already-validated config (built by the CLI) and
 //! returns data; printing is the binary's business. One file per command,
-//! plus what they share (`options`, `error`, `submission`); this file only
+//! plus what they share (`options`, `error`, `outputs`, `submission`); this file only
 //! names them.
 
 mod build;
@@ -17,6 +17,7 @@ mod explain;
 mod grow;
 mod inspect;
 mod options;
+mod outputs;
 mod predict;
 mod report;
 mod scores;
@@ -34,9 +35,8 @@ pub use evaluate::{evaluate, variants, EvaluateConfig};
 pub use explain::{Attribution, Contribution};
 pub use grow::{Base, Existing};
 pub use inspect::{similar, Query, SimilarConfig, SimilarHit, SimilarResult};
+pub use outputs::check_writable;
 pub use predict::{index_manifest, predict, predict_rows, PredictConfig, PredictSummary, Predictor};
 pub use report::ReportError;
 pub use scores::{CurvePoint, EvalReport, ModelScore, Reliability, SegmentScore};
-pub use submission::{
-    check_writable, refuse_inputs, write_predictions, write_submission, Input, Predictions, SubmissionError,
-};
+pub use submission::{write_predictions, write_submission, Destination, Predictions, SubmissionError};

@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use super::encoding::Encoding;
 use super::error::PipelineError;
 use super::options::open_index;
-use super::submission::{check_writable, normalised, refuse_inputs, write_predictions, Input, Predictions};
+use super::outputs::{check_writable, embed_inputs, refuse_overwrites};
+use super::submission::{normalised, write_predictions, Destination, Predictions};
 use crate::data::{read_battles, Battle, Labels};
 use crate::embed::{CheckedEmbed, EmbedStats, ModelChoice};
+use crate::fsio::Role;
 use crate::index::{IndexFolder, VectorSource};
 use crate::model::Model;
 use crate::progress::Progress;
@@ -20,8 +22,8 @@ pub struct PredictConfig {
     pub index: PathBuf,
     /// Test file (CSV or Parquet).
     pub test: PathBuf,
-    /// Submission CSV to write.
-    pub out: PathBuf,
+    /// Where to write the submission CSV, if anywhere.
+    pub out: Option<Destination>,
     /// How to embed (checked against the index).
     pub embed: CheckedEmbed,
     /// Where progress and notes go, and the call's cancel token.
@@ -39,16 +41,22 @@ pub struct PredictSummary {
     pub warnings: Vec<String>,
 }
 
-/// Predict a test file and write the submission atomically.
-pub fn predict(cfg: &PredictConfig) -> Result<PredictSummary, PipelineError> {
-    check_writable(&cfg.out)?;
-    refuse_inputs(
-        &cfg.out,
-        &[Input::File("the test file", &cfg.test), Input::Folder("the index", &cfg.index)],
-    )?;
+/// Predict a test file and write the submission (atomically to a file);
+/// the rows are returned too. A submission file that would overwrite an
+/// input (the test file, the index, the model or vectors) or cannot be
+/// written is refused before any work.
+pub fn predict(cfg: &PredictConfig) -> Result<(Predictions, PredictSummary), PipelineError> {
+    if let Some(out) = cfg.out.as_ref().and_then(Destination::file) {
+        let mut inputs = vec![Role::file("the test file", &cfg.test), Role::folder("the index", &cfg.index)];
+        inputs.extend(embed_inputs(&cfg.embed, Some(&cfg.index)));
+        refuse_overwrites(&[Role::file("the submission", out)], &inputs)?;
+        check_writable(out)?;
+    }
     let (rows, summary) = predict_rows(&cfg.index, &cfg.test, &cfg.embed, &cfg.progress)?;
-    write_predictions(&cfg.out, &rows)?;
-    Ok(summary)
+    if let Some(out) = &cfg.out {
+        write_predictions(out, &rows)?;
+    }
+    Ok((rows, summary))
 }
 
 /// Predict a test file with the index folder `index` and return the rows

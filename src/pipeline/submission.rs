@@ -1,10 +1,51 @@
 //! Writing submission and out-of-fold files: checked early, written atomically.
 
+use std::fmt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::data::{Label, LABEL_COLUMNS};
 use crate::fault::Fault;
-use crate::fsio::{is_within, parent_of, same_file, write_atomic};
+use crate::fsio::write_atomic;
+
+/// Where a text output (the submission CSV) goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// A file, written atomically.
+    File(PathBuf),
+    /// Standard output (`-` on the command line).
+    Stdout,
+}
+
+impl Destination {
+    /// `-` is standard output; anything else a file path.
+    pub fn from_arg(path: &Path) -> Destination {
+        match path == Path::new(STDOUT) {
+            true => Destination::Stdout,
+            false => Destination::File(path.to_owned()),
+        }
+    }
+
+    /// The file, when it is one.
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            Destination::File(path) => Some(path),
+            Destination::Stdout => None,
+        }
+    }
+}
+
+impl fmt::Display for Destination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Destination::File(path) => write!(f, "{}", path.display()),
+            Destination::Stdout => f.write_str("standard output"),
+        }
+    }
+}
+
+/// The command-line spelling of standard output.
+pub(crate) const STDOUT: &str = "-";
 
 /// Predictions for a test file, in its row order: what the submission file
 /// holds, as data.
@@ -28,19 +69,8 @@ pub enum SubmissionError {
         /// Why not.
         why: String,
     },
-    /// The output path is one of the command's inputs (or lies inside an
-    /// input folder): refused before any work, so no input is ever lost.
-    #[error("refusing to write {output}: it is {what} ({input}), which this command reads; choose another output path")]
-    OutputIsInput {
-        /// The output asked for.
-        output: PathBuf,
-        /// The input, in words (`the test file`, …).
-        what: &'static str,
-        /// The input's path as given.
-        input: PathBuf,
-    },
     /// Writing failed midway (the earlier file, if any, is intact).
-    #[error("writing {path}")]
+    #[error("cannot write {path}")]
     Io {
         /// The file being written.
         path: PathBuf,
@@ -51,60 +81,14 @@ pub enum SubmissionError {
 }
 
 impl SubmissionError {
-    /// Whose fault: the user's, who chose the path (a refusal of the system
-    /// anywhere in the chain is found first by the caller).
+    /// Whose fault: the user's, who chose the path, unless the system
+    /// refused the write.
     pub fn fault(&self) -> Fault {
         match self {
-            SubmissionError::NotWritable { .. }
-            | SubmissionError::OutputIsInput { .. }
-            | SubmissionError::Io { .. } => Fault::User,
+            SubmissionError::NotWritable { .. } => Fault::User,
+            SubmissionError::Io { source, .. } => Fault::of_io(source),
         }
     }
-}
-
-/// Fail before any work if `path` cannot be written: its folder must exist
-/// and accept a new file, and the path must not be a folder.
-pub fn check_writable(path: &Path) -> Result<(), SubmissionError> {
-    let not = |why: String| SubmissionError::NotWritable { path: path.to_owned(), why };
-    if path.is_dir() {
-        return Err(not("it is a folder".into()));
-    }
-    let parent = parent_of(path);
-    if !parent.is_dir() {
-        return Err(not(format!("folder {} does not exist", parent.display())));
-    }
-    tempfile::NamedTempFile::new_in(&parent)
-        .map_err(|e| not(format!("folder {} is not writable ({e})", parent.display())))?;
-    Ok(())
-}
-
-/// An input of a command, which none of its outputs may overwrite.
-#[derive(Debug, Clone, Copy)]
-pub enum Input<'a> {
-    /// A file, in words (`the test file`) and its path.
-    File(&'static str, &'a Path),
-    /// A folder whose files are all inputs (an index, a model folder).
-    Folder(&'static str, &'a Path),
-}
-
-/// Refuse the output `out` when it is one of `inputs`: the same file (by
-/// resolved path, or the same inode through a link), or inside an input
-/// folder. Called before any work.
-pub fn refuse_inputs(out: &Path, inputs: &[Input<'_>]) -> Result<(), SubmissionError> {
-    for input in inputs {
-        let (what, path, hit) = match *input {
-            Input::File(what, path) => (what, path, same_file(out, path)),
-            Input::Folder(what, path) => (what, path, is_within(out, path)),
-        };
-        if hit {
-            return Err(SubmissionError::OutputIsInput {
-                output: out.to_owned(),
-                what,
-                input: path.to_owned(),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// Write `id,winner_model_a,winner_model_b,winner_tie` through a temporary
@@ -117,8 +101,18 @@ pub fn write_submission(path: &Path, ids: &[String], probs: &[[f64; 3]]) -> Resu
 
 /// [`write_submission`] for rows that [`predict_rows`](super::predict_rows)
 /// returned (already clipped and normalised, so written as they are).
-pub fn write_predictions(path: &Path, rows: &Predictions) -> Result<(), SubmissionError> {
-    write_rows(path, &rows.ids, &rows.probs, None)
+/// To standard output they are written as they come (a broken pipe, as
+/// when the reader is `head`, is an I/O error the binary exits 0 on).
+pub fn write_predictions(to: &Destination, rows: &Predictions) -> Result<(), SubmissionError> {
+    match to {
+        Destination::File(path) => write_rows(path, &rows.ids, &rows.probs, None),
+        Destination::Stdout => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            rows_to(&mut out, &rows.ids, &rows.probs, None)
+                .and_then(|()| out.flush())
+                .map_err(|source| SubmissionError::Io { path: to.to_string().into(), source })
+        }
+    }
 }
 
 /// Out-of-fold predictions: the submission columns plus the true one-hot
@@ -140,30 +134,38 @@ fn write_rows(
     probs: &[[f64; 3]],
     labels: Option<&[Label]>,
 ) -> Result<(), SubmissionError> {
-    write_atomic(path, |w| {
-        write!(w, "id,{}", LABEL_COLUMNS.join(","))?;
-        if labels.is_some() {
-            for class in Label::ALL {
-                write!(w, ",label_{}", class.name())?;
-            }
+    write_atomic(path, |w| rows_to(w, ids, probs, labels))
+        .map_err(|source| SubmissionError::Io { path: path.to_owned(), source })
+}
+
+/// The CSV rows, header first, into `w`.
+fn rows_to(
+    w: &mut dyn Write,
+    ids: &[String],
+    probs: &[[f64; 3]],
+    labels: Option<&[Label]>,
+) -> std::io::Result<()> {
+    write!(w, "id,{}", LABEL_COLUMNS.join(","))?;
+    if labels.is_some() {
+        for class in Label::ALL {
+            write!(w, ",label_{}", class.name())?;
+        }
+    }
+    writeln!(w)?;
+    for (row, (id, p)) in ids.iter().zip(probs).enumerate() {
+        let id = if id.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", id.replace('"', "\"\""))
+        } else {
+            id.clone()
+        };
+        write!(w, "{id},{:.9},{:.9},{:.9}", p[0], p[1], p[2])?;
+        if let Some(labels) = labels {
+            let c = labels[row].index();
+            write!(w, ",{},{},{}", (c == 0) as u8, (c == 1) as u8, (c == 2) as u8)?;
         }
         writeln!(w)?;
-        for (row, (id, p)) in ids.iter().zip(probs).enumerate() {
-            let id = if id.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", id.replace('"', "\"\""))
-            } else {
-                id.clone()
-            };
-            write!(w, "{id},{:.9},{:.9},{:.9}", p[0], p[1], p[2])?;
-            if let Some(labels) = labels {
-                let c = labels[row].index();
-                write!(w, ",{},{},{}", (c == 0) as u8, (c == 1) as u8, (c == 2) as u8)?;
-            }
-            writeln!(w)?;
-        }
-        Ok(())
-    })
-    .map_err(|source| SubmissionError::Io { path: path.to_owned(), source })
+    }
+    Ok(())
 }
 
 /// Clip into (0, 1) and renormalise, so every row is valid for scoring.
@@ -190,13 +192,5 @@ mod tests {
         assert_eq!(lines[1], "1,0.200000000,0.300000000,0.500000000");
         assert!(lines[2].starts_with("\"a,b\",0.99999"));
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left");
-    }
-
-    #[test]
-    fn unwritable_paths_are_refused_early() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(check_writable(&dir.path().join("missing/sub.csv")).is_err());
-        assert!(check_writable(dir.path()).is_err());
-        assert!(check_writable(&dir.path().join("ok.csv")).is_ok());
     }
 }

@@ -94,6 +94,22 @@ pub enum VectorsError {
         /// `not finite (NaN or infinite)`, `null` or `empty`.
         what: &'static str,
     },
+    /// A finite value too large for the f32 that vectors are kept in
+    /// (a float64 column's value beyond ±3.4e38).
+    #[error(
+        "{path}: battle `{id}` has a `{column}` vector with the value {value:e}, outside f32's range \
+         (±3.4e38), which knnpref keeps vectors in; scale the vector down (only its direction counts)"
+    )]
+    OutOfRange {
+        /// The file.
+        path: PathBuf,
+        /// The battle.
+        id: String,
+        /// The column.
+        column: &'static str,
+        /// The first value out of range.
+        value: f64,
+    },
     /// One battle twice.
     #[error("{path}: battle `{id}` appears twice")]
     DuplicateId {
@@ -127,6 +143,7 @@ impl VectorsError {
             | V::Column { .. }
             | V::Dimension { .. }
             | V::BadValue { .. }
+            | V::OutOfRange { .. }
             | V::DuplicateId { .. }
             | V::Missing { .. } => Fault::User,
         }

@@ -119,3 +119,30 @@ fn float64_lists_are_read_and_their_length_is_checked() {
     assert!(matches!(e, VectorsError::NoProducer { .. }));
     assert_eq!(e.fault(), Fault::User);
 }
+
+#[test]
+fn float64_values_beyond_f32_are_out_of_range_and_nan_is_not_finite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let huge = plain_table(Some("st"), &[("a", vec![1.0, 0.0]), ("b", vec![0.5, -1e300])]);
+    let path = write(tmp.path(), "huge.parquet", huge);
+    let e = BattleVectors::read(&path).unwrap_err();
+    let text = e.to_string();
+    assert!(text.starts_with(&path.display().to_string()), "{text}");
+    assert!(text.contains("battle `b`") && text.contains("`prompt`"), "{text}");
+    assert!(text.contains("-1e300") && text.contains("outside f32's range"), "{text}");
+    assert!(!text.contains("not finite"), "{text}");
+    assert_eq!(e.fault(), Fault::User);
+    for (name, bad) in [("nan", f64::NAN), ("inf", f64::INFINITY)] {
+        let table = plain_table(Some("st"), &[("a", vec![bad, 0.0])]);
+        let e = BattleVectors::read(&write(tmp.path(), &format!("{name}.parquet"), table)).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("battle `a`") && text.contains("not finite (NaN or infinite)"),
+            "{name}: {text}"
+        );
+    }
+    // Large but within f32's range: read, and brought to unit length.
+    let big = plain_table(Some("st"), &[("a", vec![3e38, 0.0])]);
+    let v = BattleVectors::read(&write(tmp.path(), "big.parquet", big)).unwrap();
+    assert_eq!(v.gather(&["a".to_string()]).unwrap()[0], vec![1.0, 0.0]);
+}

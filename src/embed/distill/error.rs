@@ -10,6 +10,8 @@ use crate::progress::Cancelled;
 #[allow(missing_docs)] // each variant's message is its documentation
 #[derive(Debug, thiserror::Error)]
 pub enum DistillError {
+    #[error(transparent)]
+    OutputIsInput(#[from] crate::fsio::OutputIsInput),
     #[error("cannot start ONNX Runtime")]
     Runtime {
         #[source]
@@ -35,14 +37,20 @@ pub enum DistillError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("cannot create an ONNX Runtime session for {path}")]
+    #[error(
+        "ONNX Runtime cannot load {path}: it is not a model knnpref can run (a corrupt or unsupported graph)"
+    )]
     Session {
         path: PathBuf,
         #[source]
         source: ort::Error,
     },
-    #[error("running the model on tokens {first}..{end} failed")]
+    #[error(
+        "running {path} on tokens {first}..{end} failed: its graph does not take knnpref's inputs \
+         (input_ids, attention_mask, optional token_type_ids) or gives no token vectors"
+    )]
     Run {
+        path: PathBuf,
         first: usize,
         end: usize,
         #[source]
@@ -59,21 +67,23 @@ pub enum DistillError {
 }
 
 impl DistillError {
-    /// Whose fault: the user's for the model folder and the arguments;
-    /// knnpref's when a session or a run fails on a graph it accepted.
+    /// Whose fault: the user's, for the model folder (a graph ONNX Runtime
+    /// cannot load or run is the folder's) and the arguments.
     pub fn fault(&self) -> Fault {
         use DistillError as D;
         match self {
             D::Runtime { source } => source.fault(),
-            D::Missing { .. }
+            D::OutputIsInput(_)
+            | D::Missing { .. }
             | D::Io { .. }
             | D::Tokenizer { .. }
             | D::TokenizerJson { .. }
             | D::Graph { .. }
             | D::Invalid { .. }
             | D::NotStatic { .. }
+            | D::Session { .. }
+            | D::Run { .. }
             | D::Cancelled(_) => Fault::User,
-            D::Session { .. } | D::Run { .. } => Fault::Internal,
         }
     }
 }

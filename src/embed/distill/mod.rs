@@ -23,7 +23,7 @@ mod error;
 use super::pca::{sif_weights, Pca};
 use super::runtime::environment;
 use super::static_model::{f32_safetensors, Model2VecConfig, CONFIG, SAFETENSORS, TOKENIZER};
-use crate::fsio::{replace_dir, write_atomic};
+use crate::fsio::{refuse_overlap, replace_dir, write_atomic, Role};
 use crate::progress::Progress;
 pub use error::DistillError;
 
@@ -103,6 +103,9 @@ pub fn distill(params: &DistillParams) -> Result<DistillReport, DistillError> {
         return Err(invalid("sif", format!("{} is not a positive number", params.sif)));
     }
     let dir = &params.model_dir;
+    let (out, teacher) =
+        (Role::folder("the static model folder", &params.out), Role::folder("the model folder", dir));
+    refuse_overlap(&[out], &[teacher])?;
     let onnx = dir.join("model.onnx");
     let tok_path = dir.join(TOKENIZER);
     for (path, file) in [(&onnx, "model.onnx"), (&tok_path, TOKENIZER)] {
@@ -257,7 +260,7 @@ fn embed_tokens(
             let seq = prefix.iter().copied().chain([(first + r) as i64]).chain(suffix.iter().copied());
             row.iter_mut().zip(seq).for_each(|(slot, id)| *slot = id);
         }
-        let run_err = |source: ort::Error| DistillError::Run { first, end, source };
+        let run_err = |source: ort::Error| DistillError::Run { path: onnx.to_owned(), first, end, source };
         let mut inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = Vec::new();
         for name in &input_names {
             let value = match name.as_str() {
