@@ -73,7 +73,7 @@ fn recall(index: &VectorIndex, exact: &[Vec<usize>], queries: &[f32], k: usize) 
 }
 
 fn truth(data: &[f32], queries: &[f32], k: usize) -> Vec<Vec<usize>> {
-    let exact = VectorIndex::build(data.to_vec(), DIM, Search::Exact, HnswParams::default(), 1);
+    let exact = VectorIndex::build(data.to_vec(), DIM, Search::Exact, HnswParams::default(), 1, 0);
     exact.search_many(queries, k).into_iter().map(|h| h.into_iter().map(|h| h.row).collect()).collect()
 }
 
@@ -95,7 +95,7 @@ fn part1(k: usize, real: Option<&Vec<f32>>) {
         for ef_construction in env_list("ANN_EFC", "100,200") {
             let started = Instant::now();
             let p = HnswParams { m, ef_construction, ef_search: 0 };
-            let mut index = VectorIndex::build(data.clone(), DIM, Search::Hnsw, p, 1);
+            let mut index = VectorIndex::build(data.clone(), DIM, Search::Hnsw, p, 1, 0);
             let build = started.elapsed().as_secs_f64();
             for ef_search in env_list("ANN_EF", "32,64,128,256") {
                 index.set_ef_search(ef_search);
@@ -138,7 +138,7 @@ fn part2(k: usize, real: Option<&Vec<f32>>) {
         let exact_s = started.elapsed().as_secs_f64();
         eprintln!("  {n} rows: exact search {exact_s:.2} s");
         let started = Instant::now();
-        let index = VectorIndex::build(data, DIM, Search::Hnsw, HnswParams::default(), 1);
+        let index = VectorIndex::build(data, DIM, Search::Hnsw, HnswParams::default(), 1, 0);
         let build = started.elapsed().as_secs_f64();
         let started = Instant::now();
         let r = recall(&index, &exact, &queries, k);

@@ -82,11 +82,11 @@ fn search(c: &mut Criterion) {
     let (n, dim) = (20_000, 384);
     let data = unit_vectors(n, dim, 1);
     let queries = unit_vectors(256, dim, 2);
-    let exact = VectorIndex::build(data.clone(), dim, Search::Exact, HnswParams::default(), 1);
+    let exact = VectorIndex::build(data.clone(), dim, Search::Exact, HnswParams::default(), 1, 0);
     let mut group = c.benchmark_group("search 20k x 384, k=20");
     group.sample_size(10);
     group.bench_function("exact, 256 queries", |b| b.iter(|| exact.search_many(&queries, 20)));
-    let hnsw = VectorIndex::build(data, dim, Search::Hnsw, HnswParams::default(), 1);
+    let hnsw = VectorIndex::build(data, dim, Search::Hnsw, HnswParams::default(), 1, 0);
     group.bench_function("hnsw, 256 queries", |b| b.iter(|| hnsw.search_many(&queries, 20)));
     group.finish();
 }

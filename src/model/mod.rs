@@ -43,7 +43,7 @@ impl Model {
     /// about `queries` battles (`Search::Auto` builds no HNSW graph for a few).
     pub fn assemble(state: ModelState, train: &EncodedBattles, labels: Vec<Label>, queries: usize) -> Model {
         let p = &state.params;
-        let neighbours = Neighbours::build(train, labels, p.search, p.hnsw, queries);
+        let neighbours = Neighbours::build(train, labels, p.search, p.hnsw, queries, p.seed);
         Model { state, neighbours }
     }
 
@@ -88,7 +88,8 @@ impl Model {
         }
         // Cross-fitting looks up every training battle.
         clock.start(FitPhase::Graph);
-        let neighbours = Neighbours::build(train, labels.to_vec(), params.search, params.hnsw, n);
+        let neighbours =
+            Neighbours::build(train, labels.to_vec(), params.search, params.hnsw, n, params.seed);
         let prior = prior_of(labels);
         let fold_of = fold_assignment(n, params.folds, params.seed);
         clock.start(FitPhase::Neighbours);

@@ -32,21 +32,21 @@ fn interleave(a: &[f32], b: &[f32], dim: usize) -> Vec<f32> {
 impl Neighbours {
     /// Index the training battles' prompts and responses, for look-ups
     /// about `queries` battles (each searches the prompt index once and the
-    /// response index twice).
+    /// response index twice); `seed` draws the graphs' levels.
     pub(crate) fn build(
         train: &EncodedBattles,
         labels: Vec<Label>,
         search: Search,
         hnsw: HnswParams,
         queries: usize,
+        seed: u64,
     ) -> Self {
-        let prompts = VectorIndex::build(train.prompt.clone(), train.dim, search, hnsw, queries);
-        let responses = VectorIndex::build(
-            interleave(&train.a, &train.b, train.dim),
-            train.dim,
-            search,
-            hnsw,
-            queries.saturating_mul(2),
+        let (prompts, responses) = rayon::join(
+            || VectorIndex::build(train.prompt.clone(), train.dim, search, hnsw, queries, seed),
+            || {
+                let vectors = interleave(&train.a, &train.b, train.dim);
+                VectorIndex::build(vectors, train.dim, search, hnsw, queries.saturating_mul(2), seed ^ 1)
+            },
         );
         Neighbours { labels, prompts, responses }
     }

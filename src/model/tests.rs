@@ -223,7 +223,7 @@ fn a_battle_whose_only_near_neighbour_is_itself_gets_no_vote_from_itself() {
     let values = |own: Label, cross_fitted: bool| {
         let mut labels = train.known_labels().unwrap();
         labels[0] = own;
-        let nb = Neighbours::build(&train, labels, Search::Exact, HnswParams::default(), 1);
+        let nb = Neighbours::build(&train, labels, Search::Exact, HnswParams::default(), 1, 0);
         nb.values(&train, cross_fitted.then_some(fold_of.as_slice()), &p, prior, &Cancel::default()).unwrap()
             [0]
     };
@@ -286,4 +286,43 @@ fn a_cancelled_token_stops_the_fit_and_each_of_its_loops() {
     assert!(cut(boosted_oof(&boost, &data).map(|_| ())));
     let live = Folded { cancel: &fresh, ..data };
     assert!(select_head(&base, &[1.0], &[0.1], &live).is_ok() && boosted_oof(&boost, &live).is_ok());
+}
+
+#[test]
+fn hnsw_finds_the_exact_neighbours_of_real_sample_vectors() {
+    use crate::data::{read_battles, Labels};
+    use crate::embed::{static_model_dir, EmbedOptions, Embedder, ModelChoice};
+    use crate::search::{HnswParams, Search, VectorIndex};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/arena-sample/train.csv");
+    let data = read_battles(&path, Labels::Required).expect("the tests need the real sample in ../shared");
+    let opts = EmbedOptions { model: ModelChoice::Static, ..EmbedOptions::new(2) }.check().unwrap();
+    let progress = crate::progress::Progress::hidden();
+    let mut model =
+        Embedder::open(&static_model_dir(), &opts, &progress).expect("scripts/setup.sh provisions it");
+    let e = EncodedBattles::encode(&mut model, &data.battles, "train").unwrap();
+    let responses: Vec<f32> =
+        e.a.chunks_exact(e.dim)
+            .zip(e.b.chunks_exact(e.dim))
+            .flat_map(|(a, b)| a.iter().chain(b))
+            .copied()
+            .collect();
+    for (name, vectors) in [("prompts", e.prompt.clone()), ("responses", responses)] {
+        let n = vectors.len() / e.dim;
+        let build = |search| VectorIndex::build(vectors.clone(), e.dim, search, HnswParams::default(), n, 0);
+        let (hnsw, exact) = (build(Search::Hnsw), build(Search::Exact));
+        assert!(hnsw.is_hnsw() && !exact.is_hnsw());
+        let (found, truth) = (hnsw.search_self(20), exact.search_self(20));
+        // Sets of rows: many real prompts are the same text, whose equal
+        // similarities either search may order by row differently.
+        let hits: usize = found
+            .iter()
+            .zip(&truth)
+            .map(|(f, t)| {
+                let floor = t.last().map_or(f32::MIN, |h| h.sim) - 1e-6;
+                f.iter().filter(|h| h.sim >= floor && t.iter().any(|x| (x.sim - h.sim).abs() < 1e-5)).count()
+            })
+            .sum();
+        let recall = hits as f64 / (20 * n) as f64;
+        assert!(recall >= 0.95, "{name}: recall@20 {recall:.4} against exact search");
+    }
 }

@@ -18,11 +18,6 @@ pub(crate) fn cmp_hits(a: &Hit, b: &Hit) -> std::cmp::Ordering {
     b.sim.total_cmp(&a.sim).then(a.row.cmp(&b.row))
 }
 
-/// Sort best first (see [`cmp_hits`]).
-pub(crate) fn sort_hits(hits: &mut [Hit]) {
-    hits.sort_by(cmp_hits);
-}
-
 /// Dot product of two equal-length vectors (cosine similarity for unit vectors).
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()

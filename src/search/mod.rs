@@ -1,4 +1,4 @@
-//! Nearest-neighbour search over unit vectors: exact, or HNSW (hnsw_rs).
+//! Nearest-neighbour search over unit vectors: exact, or HNSW.
 //!
 //! It sits below everything that looks neighbours up (the neighbour features,
 //! the model, `similar`), and knows nothing of battles: rows are just rows.
@@ -8,22 +8,25 @@
 //! `Search::Auto` weighs both: the collection's size and how many queries
 //! the caller will make (see [`Search::uses_hnsw`]), so a handful of
 //! queries (`similar`) is always answered exactly.
-//! HNSW points are inserted one by one in row order, and hnsw_rs draws levels
-//! from a fixed internal seed, so the graph is the same on every build.
+//! The HNSW graph is knnpref's own (`hnsw`): built in parallel batches and
+//! the same graph whatever the thread count, its levels drawn from the
+//! fit's seed; `kernel` is the dot product its steps compute.
 
 mod exact;
 mod hit;
+mod hnsw;
+mod kernel;
 
-use hnsw_rs::prelude::{DistDot, Hnsw};
 use rayon::prelude::*;
 
-use hit::sort_hits;
+use hnsw::Graph;
+
 pub use hit::{dot, Hit};
 
 /// HNSW build and search parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HnswParams {
-    /// Links per node (hnsw_rs `max_nb_connection`).
+    /// Links per node above the ground layer (twice as many on it).
     pub m: usize,
     /// Candidate list size while inserting (higher: better graph, slower build).
     pub ef_construction: usize,
@@ -47,7 +50,7 @@ pub enum Search {
     Auto,
     /// Dot product against every vector.
     Exact,
-    /// Approximate search in an HNSW graph (hnsw_rs).
+    /// Approximate search in an HNSW graph.
     Hnsw,
 }
 
@@ -90,28 +93,25 @@ impl Search {
 pub struct VectorIndex {
     dim: usize,
     data: Vec<f32>,
-    hnsw: Option<(Hnsw<'static, f32, DistDot>, HnswParams)>,
+    hnsw: Option<(Graph, HnswParams)>,
 }
 
 impl VectorIndex {
     /// Index row-major unit vectors of dimension `dim`, for about `queries`
-    /// queries (which `Search::Auto` weighs against the graph's cost).
+    /// queries (which `Search::Auto` weighs against the graph's cost); a
+    /// graph's levels are drawn from `seed`.
     pub fn build(
         data: Vec<f32>,
         dim: usize,
         search: Search,
         params: HnswParams,
         queries: usize,
+        seed: u64,
     ) -> VectorIndex {
         let n = data.len().checked_div(dim).unwrap_or(0);
-        let hnsw = search.uses_hnsw(n, queries).then(|| {
-            let layers = 16.min((n.max(2) as f64).ln().ceil() as usize).max(1);
-            let h = Hnsw::new(params.m, n.max(1), layers, params.ef_construction, DistDot);
-            for (row, v) in data.chunks_exact(dim).enumerate() {
-                h.insert_slice((v, row));
-            }
-            (h, params)
-        });
+        let hnsw = search
+            .uses_hnsw(n, queries)
+            .then(|| (Graph::build(&data, dim, params.m, params.ef_construction, seed), params));
         VectorIndex { dim, data, hnsw }
     }
 
@@ -142,15 +142,7 @@ impl VectorIndex {
             return Vec::new();
         }
         match &self.hnsw {
-            Some((h, p)) => {
-                let mut hits: Vec<Hit> = h
-                    .search(query, k, p.ef_search.max(k))
-                    .into_iter()
-                    .map(|n| Hit { row: n.d_id, sim: 1.0 - n.distance })
-                    .collect();
-                sort_hits(&mut hits);
-                hits
-            }
+            Some((g, p)) => g.search(&self.data, query, k, p.ef_search),
             None => self.exact(query, k),
         }
     }
@@ -194,7 +186,7 @@ mod tests {
     #[test]
     fn exact_finds_itself_first() {
         let data = crate::rand::unit_vectors(200, 16, 1);
-        let idx = VectorIndex::build(data.clone(), 16, Search::Exact, HnswParams::default(), 1);
+        let idx = VectorIndex::build(data.clone(), 16, Search::Exact, HnswParams::default(), 1, 0);
         for row in [0, 57, 199] {
             let hits = idx.search(&data[row * 16..(row + 1) * 16], 5);
             assert_eq!(hits[0].row, row);
@@ -208,7 +200,7 @@ mod tests {
         let dim = 24;
         let data = crate::rand::unit_vectors(500, dim, 4);
         let queries = crate::rand::unit_vectors(130, dim, 5);
-        let idx = VectorIndex::build(data.clone(), dim, Search::Exact, HnswParams::default(), 1);
+        let idx = VectorIndex::build(data.clone(), dim, Search::Exact, HnswParams::default(), 1, 0);
         let many = idx.search_many(&queries, 7);
         assert_eq!(many.len(), 130);
         for (q, hits) in queries.chunks_exact(dim).zip(&many) {
@@ -227,7 +219,7 @@ mod tests {
         let dim = 32;
         let data = crate::rand::unit_vectors(3000, dim, 7);
         let queries = crate::rand::unit_vectors(100, dim, 8);
-        let idx = VectorIndex::build(data, dim, Search::Hnsw, HnswParams::default(), 1);
+        let idx = VectorIndex::build(data, dim, Search::Hnsw, HnswParams::default(), 1, 0);
         assert!(idx.is_hnsw());
         let k = 10;
         let mut found = 0;
@@ -256,16 +248,16 @@ mod tests {
         // Forced choices ignore the counts.
         assert!(Search::Hnsw.uses_hnsw(10, 1) && !Search::Exact.uses_hnsw(10_000_000, 10_000_000));
         let data = crate::rand::unit_vectors(50, 8, 2);
-        assert!(!VectorIndex::build(data.clone(), 8, Search::Auto, HnswParams::default(), 50).is_hnsw());
-        assert!(VectorIndex::build(data, 8, Search::Hnsw, HnswParams::default(), 1).is_hnsw());
+        assert!(!VectorIndex::build(data.clone(), 8, Search::Auto, HnswParams::default(), 50, 0).is_hnsw());
+        assert!(VectorIndex::build(data, 8, Search::Hnsw, HnswParams::default(), 1, 0).is_hnsw());
     }
 
     #[test]
     fn hnsw_build_is_deterministic() {
         let dim = 16;
         let data = crate::rand::unit_vectors(1500, dim, 3);
-        let a = VectorIndex::build(data.clone(), dim, Search::Hnsw, HnswParams::default(), 1);
-        let b = VectorIndex::build(data.clone(), dim, Search::Hnsw, HnswParams::default(), 1);
+        let a = VectorIndex::build(data.clone(), dim, Search::Hnsw, HnswParams::default(), 1, 0);
+        let b = VectorIndex::build(data.clone(), dim, Search::Hnsw, HnswParams::default(), 1, 0);
         for q in data.chunks_exact(dim).take(50) {
             assert_eq!(a.search(q, 8), b.search(q, 8));
         }

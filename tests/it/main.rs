@@ -5,6 +5,7 @@
 //! battles and the provisioned static table, built once per binary.
 #[path = "../common/mod.rs"]
 mod common;
+mod determinism;
 mod fixture;
 mod outputs;
 mod overwrite;
