@@ -44,10 +44,10 @@ for n in "${sizes[@]}"; do
   train="$dir/train$n.csv" idx="$dir/idx$n" vectors="$dir/vectors$n.parquet"
   [ -f "$train" ] || "$knnpref" --quiet synth --rows "$n" --seed 0 --out "$train" >/dev/null
   rm -rf "$idx"
-  timed "$dir/index$n.log" "$knnpref" --threads "$threads" index --static --train "$train" --out "$idx"
-  timed "$dir/predict$n.log" "$knnpref" --threads "$threads" predict --index "$idx" --test "$test_csv" \
+  timed "$dir/index$n.log" "$knnpref" index --threads "$threads" --static --train "$train" --out "$idx"
+  timed "$dir/predict$n.log" "$knnpref" predict --threads "$threads" --index "$idx" --test "$test_csv" \
     --out "$dir/sub$n.csv"
-  [ -f "$vectors" ] || "$knnpref" --quiet --threads "$threads" embed --static --in "$train" --out "$vectors" >/dev/null
+  [ -f "$vectors" ] || "$knnpref" --quiet embed --threads "$threads" --static --in "$train" --out "$vectors" >/dev/null
   NB_BATTLES="$train" NB_VECTORS="$vectors" NB_THREADS="$threads" "$neighbours" >"$dir/neighbours$n.log"
   "$venv/bin/python" scripts/ann_peers.py "$vectors" --threads "$threads" >"$dir/peers$n.json"
 

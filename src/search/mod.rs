@@ -65,8 +65,12 @@ pub enum Search {
 /// Measured since (README, "Growing an index"): at 57k, exact 7.6e-9 s per
 /// pair computed and HNSW 0.85 ms per insert plus 1.24 ms per search, on one
 /// core; at 500k battles 1.8 ms per insert (one thread) and 2.5 ms per search.
-/// By those the crossover lies near a million vectors on 2 cores, so this
-/// now errs toward HNSW; not changed until exact search is measured there.
+/// By those the crossover lay near a million vectors on 2 cores with the
+/// hnsw_rs graph. With knnpref's own graph (`scripts/bench_scale.sh`: 64.8 s
+/// at 57k and 310 s at 200k for both graphs built and self-searched, against
+/// exact look-ups of 34.6 s at 57k growing as n²) it lies near 130k, so this
+/// now errs toward exact search; left as it is until the choice is measured
+/// on out-of-fold loss too (issue 29).
 pub const EXACT_BELOW: usize = 200_000;
 
 impl Search {
